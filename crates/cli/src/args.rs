@@ -1,0 +1,99 @@
+//! Command-line arguments (DESIGN.md's CLI contract).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "snaptrail", version, about = "Find cloud snapshot abuse in AWS, Azure and GCP audit logs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Hunt for snapshot abuse and print alerts.
+    Hunt(HuntArgs),
+    /// Print normalized events as JSON lines (the debugging view; the map stage of scale-out).
+    Events(EventsArgs),
+    /// Configuration helpers.
+    Config(ConfigArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct InputArgs {
+    /// Files, directories (walked recursively) or `-` for stdin.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Worker threads for decoding (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Any bad input makes the run fail with exit status 2.
+    #[arg(long)]
+    pub strict: bool,
+    /// Parse every record, even those the byte prefilter would skip (slower; for checking).
+    #[arg(long)]
+    pub no_prefilter: bool,
+    /// Only the summary on stderr, no per-record diagnostics.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// More detail on stderr (every diagnostic, not the first ones per file).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only events that some detector or triage question reads.
+    #[arg(long)]
+    pub only_relevant: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Jsonl,
+    Json,
+    Csv,
+    Ocsf,
+}
+
+#[derive(Args)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Configuration file (default: ./snaptrail.toml when present).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Drop alerts below this severity: info, low, medium, high, critical.
+    #[arg(long)]
+    pub min_severity: Option<String>,
+    /// Only events at or after this time (RFC 3339, e.g. 2026-01-10T00:00:00Z).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only events before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigAction {
+    /// Write a commented example configuration (to FILE, or stdout).
+    Init {
+        /// Where to write it; refuses to overwrite an existing file.
+        file: Option<PathBuf>,
+    },
+    /// Check a configuration file and print what it resolves to.
+    Check { file: PathBuf },
+}

@@ -1,0 +1,26 @@
+//! `snaptrail`: the command line. Thin by design: parsing arguments, wiring ingest → detect →
+//! output, and exit codes (0 nothing found, 1 alerts, 2 could not run).
+
+mod args;
+mod events_cmd;
+mod hunt_cmd;
+mod report;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Events(a) => events_cmd::run(a),
+        args::Command::Hunt(a) => hunt_cmd::run(a),
+        args::Command::Config(a) => hunt_cmd::config(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("snaptrail: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The stderr side of a run: diagnostics and the summary. stdout carries results only.
+
+use crate::args::InputArgs;
+use snaptrail_ingest::{Batch, Options};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Diagnostics shown per file before the rest are only counted (all of them with -v).
+const SHOWN_PER_FILE: usize = 20;
+
+pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
+    if let Some(n) = input.threads {
+        if n == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        // Building the global pool fails only if it was already built; one per process.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    let started = Instant::now();
+    let batch = snaptrail_ingest::ingest(&input.paths, &opts);
+    print_diagnostics(&batch, input);
+    if input.strict && batch.summary.has_bad_input() {
+        print_summary(&batch, started, None);
+        return Err("bad input and --strict: see the diagnostics above".into());
+    }
+    REPORT_START.with(|s| s.set(Some(started)));
+    Ok(batch)
+}
+
+thread_local! {
+    static REPORT_START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+fn print_diagnostics(batch: &Batch, input: &InputArgs) {
+    if input.quiet {
+        return;
+    }
+    let mut per_file: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in &batch.diagnostics {
+        let n = per_file.entry(d.file.as_str()).or_insert(0);
+        *n += 1;
+        if input.verbose || *n <= SHOWN_PER_FILE {
+            eprintln!("snaptrail: bad input: {}", sanitize(&d.to_string()));
+        }
+    }
+    for (file, n) in per_file {
+        if !input.verbose && n > SHOWN_PER_FILE {
+            eprintln!("snaptrail: bad input: {}: {} more problems not shown (-v shows all)", sanitize(file), n - SHOWN_PER_FILE);
+        }
+    }
+}
+
+/// Diagnostics quote log content: keep control characters off the terminal.
+fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
+pub fn print_summary(batch: &Batch, started: Instant, alerts: Option<usize>) {
+    let s = &batch.summary;
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    let skipped: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut line = format!(
+        "snaptrail: {} files, {} records, {} events, {} bad records, {} skipped{}, {} prefiltered, {} merged",
+        s.files,
+        s.records,
+        s.events,
+        s.bad_records,
+        s.skipped_total(),
+        if skipped.is_empty() { String::new() } else { format!(" ({})", skipped.join(", ")) },
+        s.prefiltered,
+        s.merged,
+    );
+    if s.unreadable_files + s.read_errors > 0 {
+        line.push_str(&format!(", {} unreadable files, {} broken streams", s.unreadable_files, s.read_errors));
+    }
+    if let Some(n) = alerts {
+        line.push_str(&format!(", {n} alerts"));
+    }
+    line.push_str(&format!(", {:.1} MB in {:.2}s ({:.0} MB/s)", s.bytes as f64 / 1e6, secs, s.bytes as f64 / 1e6 / secs));
+    eprintln!("{line}");
+}
+
+pub fn started() -> Instant {
+    REPORT_START.with(|s| s.get()).unwrap_or_else(Instant::now)
+}

@@ -1,0 +1,286 @@
+//! Envelope decoding: a stream of decompressed bytes to raw records, each handed to the right
+//! normalizer. Shapes: JSON lines (each line any of the shapes below), a JSON array, CloudTrail
+//! `{"Records":[…]}`, Azure `{"records":[…]}`, EventBridge (`detail`), LookupEvents
+//! (`CloudTrailEvent` string), Pub/Sub (`message.data` base64), and single records.
+
+use crate::normalize::{Normalized, aws, azure, gcp};
+use crate::prefilter;
+use crate::report::{Diagnostic, Summary};
+use crate::split::{envelope_array, skip_ws, split_array};
+use base64::Engine;
+use serde_json::Value;
+use snaptrail_model::Event;
+use std::io::BufRead;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Skip parsing records that cannot matter (see `prefilter`).
+    pub prefilter: bool,
+    /// Keep only events some detector or triage question reads.
+    pub only_relevant: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { prefilter: true, only_relevant: true }
+    }
+}
+
+/// Everything read from one input.
+#[derive(Debug, Default)]
+pub struct FileOutput {
+    pub events: Vec<Event>,
+    pub summary: Summary,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Envelopes nest at most this deep (a JSON line holding an EventBridge event holding a record).
+const MAX_NESTING: usize = 4;
+
+pub struct Decoder<'a> {
+    opts: &'a Options,
+    name: &'a str,
+    pub out: FileOutput,
+}
+
+impl<'a> Decoder<'a> {
+    pub fn new(opts: &'a Options, name: &'a str) -> Decoder<'a> {
+        Decoder { opts, name, out: FileOutput::default() }
+    }
+
+    fn bad(&mut self, location: String, message: impl Into<String>) {
+        self.out.summary.bad_records += 1;
+        self.out.diagnostics.push(Diagnostic {
+            file: self.name.to_string(),
+            location,
+            message: message.into(),
+        });
+    }
+
+    /// Read a whole stream. Line mode when the first non-blank line is a complete JSON value by
+    /// itself; otherwise the stream is one document (pretty-printed record, array, envelope).
+    pub fn read_stream(&mut self, mut reader: Box<dyn BufRead + Send>) {
+        let mut line = Vec::new();
+        let mut line_no = 0usize;
+        let mut offset = 0u64;
+        // Find the first non-blank line.
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => return,
+                Ok(n) => {
+                    line_no += 1;
+                    offset += n as u64;
+                    if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.read_error(format!("line {}", line_no + 1), &e);
+                    return;
+                }
+            }
+        }
+        let complete = serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok();
+        if !complete {
+            let mut buf = std::mem::take(&mut line);
+            if let Err(e) = reader.read_to_end(&mut buf) {
+                // Whatever was read before the error is still decoded below.
+                let at = offset + buf.len() as u64;
+                self.read_error(format!("decompressed byte {at}"), &e);
+            }
+            self.out.summary.bytes += buf.len() as u64;
+            self.document(&buf, line_no);
+            return;
+        }
+        self.out.summary.bytes += line.len() as u64;
+        self.document(&line, line_no);
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {
+                    line_no += 1;
+                    self.out.summary.bytes += line.len() as u64;
+                    if line.iter().all(|b| b.is_ascii_whitespace()) {
+                        continue;
+                    }
+                    self.document(&line, line_no);
+                }
+                Err(e) => {
+                    self.read_error(format!("line {}", line_no + 1), &e);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn read_error(&mut self, location: String, e: &std::io::Error) {
+        self.out.summary.read_errors += 1;
+        self.out.diagnostics.push(Diagnostic {
+            file: self.name.to_string(),
+            location,
+            message: format!("read error, rest of file lost: {e}"),
+        });
+    }
+
+    /// One document (a whole file, or one line) whose first byte is at line `first_line`.
+    fn document(&mut self, buf: &[u8], first_line: usize) {
+        let start = skip_ws(buf, 0);
+        let open = envelope_array(buf, start).or_else(|| (buf.get(start) == Some(&b'[')).then_some(start));
+        let Some(open) = open else {
+            self.out.summary.records += 1;
+            if memchr::memmem::find(buf, b"\"digestS3Object\"").is_some() {
+                self.skip("aws:cloudtrail-digest");
+                return;
+            }
+            self.record(buf, || format!("line {first_line}"));
+            return;
+        };
+        let split = split_array(buf, open);
+        let mut lines = LineCounter { line: first_line, at: 0 };
+        let last = split.elements.len();
+        for (i, range) in split.elements.into_iter().enumerate() {
+            self.out.summary.records += 1;
+            let line = lines.line_at(buf, range.start);
+            let origin = || format!("line {line}, record {}", i + 1);
+            if !split.complete && i + 1 == last {
+                self.bad(origin(), "truncated: the input ends inside this record");
+                continue;
+            }
+            self.record(&buf[range], origin);
+        }
+        if !split.complete && last == 0 {
+            self.bad(format!("line {first_line}"), "truncated: the input ends before any record");
+        }
+    }
+
+    fn skip(&mut self, kind: &str) {
+        *self.out.summary.skipped.entry(kind.to_string()).or_insert(0) += 1;
+    }
+
+    /// One raw record: prefilter, parse, dispatch.
+    fn record(&mut self, raw: &[u8], origin: impl Fn() -> String) {
+        if self.opts.prefilter && !prefilter::may_be_relevant(raw) {
+            self.out.summary.prefiltered += 1;
+            return;
+        }
+        match serde_json::from_slice::<Value>(raw) {
+            Ok(v) => self.value(&v, &origin(), 0),
+            Err(e) => {
+                let column = if e.line() > 1 { format!(" (line {} of the record)", e.line()) } else { String::new() };
+                self.bad(origin(), format!("malformed JSON at column {}{column}: {e}", e.column()))
+            }
+        }
+    }
+
+    fn value(&mut self, v: &Value, origin: &str, depth: usize) {
+        if depth > MAX_NESTING {
+            self.bad(origin.to_string(), "envelopes nested too deep");
+            return;
+        }
+        let obj = match v {
+            Value::Object(o) => o,
+            Value::Array(items) => {
+                self.out.summary.records += items.len().saturating_sub(1) as u64;
+                for (i, item) in items.iter().enumerate() {
+                    self.value(item, &format!("{origin}, item {}", i + 1), depth + 1);
+                }
+                return;
+            }
+            other => {
+                self.bad(origin.to_string(), format!("a record must be a JSON object, found {}", crate::normalize::json::kind(other)));
+                return;
+            }
+        };
+        for key in ["Records", "records"] {
+            if let Some(Value::Array(items)) = obj.get(key) {
+                self.out.summary.records += items.len().saturating_sub(1) as u64;
+                for (i, item) in items.iter().enumerate() {
+                    self.value(item, &format!("{origin}, record {}", i + 1), depth + 1);
+                }
+                return;
+            }
+        }
+        if let Some(inner) = obj.get("CloudTrailEvent") {
+            match inner.as_str().map(serde_json::from_str::<Value>) {
+                Some(Ok(record)) => self.value(&record, origin, depth + 1),
+                Some(Err(e)) => self.bad(origin.to_string(), format!("CloudTrailEvent is not JSON: {e}")),
+                None => self.bad(origin.to_string(), "CloudTrailEvent is not a string"),
+            }
+            return;
+        }
+        if let (Some(kind), Some(detail)) = (obj.get("detail-type"), obj.get("detail")) {
+            if aws::looks_like(detail) {
+                self.value(detail, origin, depth + 1);
+            } else {
+                let kind = kind.as_str().unwrap_or("unknown").to_ascii_lowercase().replace(' ', "-");
+                self.skip(&format!("eventbridge:{kind}"));
+            }
+            return;
+        }
+        if let Some(data) = obj.get("message").and_then(|m| m.get("data")).and_then(Value::as_str) {
+            match base64::engine::general_purpose::STANDARD.decode(data.trim()) {
+                Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(inner) => self.value(&inner, origin, depth + 1),
+                    Err(e) => self.bad(origin.to_string(), format!("Pub/Sub message.data is not JSON: {e}")),
+                },
+                Err(e) => self.bad(origin.to_string(), format!("Pub/Sub message.data is not base64: {e}")),
+            }
+            return;
+        }
+        if obj.contains_key("digestS3Object") || obj.contains_key("digestPublicKeyFingerprint") {
+            self.skip("aws:cloudtrail-digest");
+            return;
+        }
+        let result = if aws::looks_like(v) {
+            aws::normalize(v, &format!("{}:{origin}", self.name))
+        } else if gcp::looks_like(v) {
+            gcp::normalize(v, &format!("{}:{origin}", self.name))
+        } else if azure::looks_like(v) {
+            azure::normalize(v, &format!("{}:{origin}", self.name))
+        } else {
+            Ok(Normalized::Skip(unknown_kind(obj)))
+        };
+        match result {
+            Ok(Normalized::Event(ev)) => {
+                if self.opts.only_relevant && !ev.is_relevant() {
+                    self.out.summary.irrelevant += 1;
+                } else {
+                    self.out.events.push(*ev);
+                }
+            }
+            Ok(Normalized::Skip(kind)) => self.skip(&kind),
+            Err(message) => self.bad(origin.to_string(), message),
+        }
+    }
+}
+
+/// Name the kind of a record that is not an audit record, for the skip counts.
+fn unknown_kind(obj: &serde_json::Map<String, Value>) -> String {
+    if obj.contains_key("configRuleArn") || obj.contains_key("invokingEvent") {
+        "aws:config-rule".into()
+    } else if obj.contains_key("finding") {
+        "gcp:security-command-center".into()
+    } else if obj.contains_key("configurationItem") {
+        "aws:config-item".into()
+    } else {
+        "unknown".into()
+    }
+}
+
+/// Turns byte offsets (visited in increasing order) into line numbers without rescanning.
+struct LineCounter {
+    line: usize,
+    at: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, buf: &[u8], offset: usize) -> usize {
+        if offset > self.at {
+            self.line += memchr::memchr_iter(b'\n', &buf[self.at..offset]).count();
+            self.at = offset;
+        }
+        self.line
+    }
+}

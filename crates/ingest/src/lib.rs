@@ -1,0 +1,66 @@
+//! From bytes on disk to normalized events: [`source`] finds and decompresses inputs, [`decode`]
+//! splits envelopes into records, [`normalize`] turns each record into an [`Event`], and
+//! [`dedupe`] makes one operation one event.
+
+pub mod decode;
+pub mod dedupe;
+pub mod normalize;
+pub mod prefilter;
+pub mod report;
+pub mod source;
+pub mod split;
+
+pub use decode::{FileOutput, Options};
+pub use report::{Diagnostic, Summary};
+pub use source::Input;
+
+use rayon::prelude::*;
+use snaptrail_model::Event;
+use std::path::PathBuf;
+
+/// The events of a whole run, with what was counted and what went wrong.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: Vec<Event>,
+    pub summary: Summary,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read one input completely.
+pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
+    let name = input.name();
+    let mut decoder = decode::Decoder::new(opts, &name);
+    match source::open(input) {
+        Ok((stream, _)) => decoder.read_stream(stream),
+        Err(e) => {
+            decoder.out.summary.unreadable_files += 1;
+            decoder.out.diagnostics.push(Diagnostic {
+                file: name.clone(),
+                location: String::new(),
+                message: format!("cannot read: {e}"),
+            });
+        }
+    }
+    decoder.out.summary.files += 1;
+    decoder.out
+}
+
+/// Read every input, files in parallel on the current rayon pool; the result does not depend on
+/// the number of threads (outputs are combined in input order, then sorted and collapsed).
+pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
+    let (inputs, errors) = source::expand(paths);
+    let mut batch = Batch::default();
+    for (file, message) in errors {
+        batch.summary.unreadable_files += 1;
+        batch.diagnostics.push(Diagnostic { file, location: String::new(), message });
+    }
+    let outputs: Vec<FileOutput> = inputs.par_iter().map(|input| read_input(input, opts)).collect();
+    for out in outputs {
+        batch.summary.add(&out.summary);
+        batch.diagnostics.extend(out.diagnostics);
+        batch.events.extend(out.events);
+    }
+    batch.summary.merged += dedupe::collapse(&mut batch.events);
+    batch.summary.events = batch.events.len() as u64;
+    batch
+}

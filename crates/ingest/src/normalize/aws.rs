@@ -1,0 +1,388 @@
+//! AWS CloudTrail records (`eventVersion` 1.0x), whatever envelope carried them.
+
+use super::json::{array_at, bool_at, field, optional_str, parse_time, path, required_str, str_at};
+use super::{Normalized, is_attack_tool_agent, push_fact, push_resource};
+use snaptrail_model::{
+    Cloud, Component, Event, Outcome, PrincipalKind, Resource, ResourceKind, ShareAction,
+    ShareTarget, TargetKind,
+};
+use serde_json::Value;
+
+/// Does this object look like a CloudTrail record?
+pub fn looks_like(v: &Value) -> bool {
+    let Some(o) = v.as_object() else { return false };
+    o.contains_key("eventName") && (o.contains_key("eventSource") || o.contains_key("eventTime"))
+}
+
+pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
+    let name = required_str(v, "eventName")?;
+    let source = optional_str(v, "eventSource")?.unwrap_or("");
+    let time = parse_time(required_str(v, "eventTime")?)?;
+    let event_id = optional_str(v, "eventID")?
+        .or(optional_str(v, "requestID")?)
+        .unwrap_or("")
+        .to_string();
+    let identity = path(v, &["userIdentity"]).unwrap_or(&Value::Null);
+    if !identity.is_null() && !identity.is_object() {
+        return Err("field `userIdentity` is not an object".into());
+    }
+    let account = str_at(v, &["recipientAccountId"])
+        .or(str_at(identity, &["accountId"]))
+        .unwrap_or("")
+        .to_string();
+    let (principal, principal_kind, principal_account) = principal(identity, &account);
+    let error_code = optional_str(v, "errorCode")?;
+    let request = path(v, &["requestParameters"]).unwrap_or(&Value::Null);
+    let response = path(v, &["responseElements"]).unwrap_or(&Value::Null);
+    let user_agent = optional_str(v, "userAgent")?.map(str::to_string);
+    let region = optional_str(v, "awsRegion")?.map(str::to_string);
+
+    let mut ev = Event {
+        time,
+        cloud: Cloud::Aws,
+        account,
+        region,
+        principal,
+        principal_kind,
+        principal_account,
+        invoked_by: str_at(identity, &["invokedBy"]).map(str::to_string),
+        source_ip: optional_str(v, "sourceIPAddress")?.map(str::to_string),
+        user_agent,
+        service: source.trim_end_matches(".amazonaws.com").to_string(),
+        operation: name.to_string(),
+        component: Component::Other,
+        resources: Vec::new(),
+        share_targets: Vec::new(),
+        outcome: Outcome { success: error_code.is_none(), error_code: error_code.map(str::to_string) },
+        request_tags: Vec::new(),
+        facts: Vec::new(),
+        event_id,
+        op_key: None,
+        op_final: true,
+        merged_ids: Vec::new(),
+        origin: origin.to_string(),
+    };
+    ev.component = classify(name, request, &mut ev.facts);
+    collect_resources(request, &mut ev.resources, 0);
+    collect_resources(response, &mut ev.resources, 0);
+    if let Some(details) = path(v, &["serviceEventDetails"]) {
+        collect_resources(details, &mut ev.resources, 0);
+    }
+    share_targets(name, request, &mut ev.share_targets);
+    if ev.component == Component::Share
+        && !ev.share_targets.is_empty()
+        && ev.share_targets.iter().all(|t| t.action == ShareAction::Remove)
+    {
+        ev.component = Component::Unshare;
+    }
+    request_facts(name, request, response, &ev.region, &mut ev.facts);
+    if ev.user_agent.as_deref().is_some_and(is_attack_tool_agent) {
+        push_fact(&mut ev.facts, "attack-tool-agent");
+    }
+    if ev.component == Component::Consume {
+        // In the owner's trail, userIdentity.accountId is the account that consumed it.
+        if let Some(other) = str_at(identity, &["accountId"]) {
+            ev.share_targets.push(ShareTarget {
+                action: ShareAction::Add,
+                kind: TargetKind::Account,
+                id: other.to_string(),
+            });
+        }
+    }
+    collect_tags(request, &mut ev.request_tags);
+    Ok(Normalized::Event(Box::new(ev)))
+}
+
+fn principal(identity: &Value, account: &str) -> (String, PrincipalKind, Option<String>) {
+    let kind = str_at(identity, &["type"]).unwrap_or("");
+    let arn = str_at(identity, &["arn"]);
+    let id_account = str_at(identity, &["accountId"]).map(str::to_string);
+    let cross = id_account.as_deref().filter(|a| !account.is_empty() && *a != account);
+    let principal_kind = match kind {
+        "Root" => PrincipalKind::Root,
+        "IAMUser" | "IdentityCenterUser" | "SAMLUser" | "WebIdentityUser" => PrincipalKind::User,
+        "AssumedRole" | "FederatedUser" => PrincipalKind::RoleSession,
+        "AWSService" => PrincipalKind::Service,
+        "AWSAccount" => PrincipalKind::CrossAccount,
+        "Anonymous" | "Unknown" if arn.is_none() => PrincipalKind::Anonymous,
+        _ => PrincipalKind::Unknown,
+    };
+    let principal_kind = if cross.is_some() && principal_kind != PrincipalKind::Service {
+        PrincipalKind::CrossAccount
+    } else {
+        principal_kind
+    };
+    let name = arn
+        .map(str::to_string)
+        .or_else(|| str_at(identity, &["invokedBy"]).map(str::to_string))
+        .or_else(|| id_account.as_ref().map(|a| format!("account:{a}")))
+        .or_else(|| str_at(identity, &["principalId"]).map(str::to_string))
+        .unwrap_or_else(|| "unknown".to_string());
+    (name, principal_kind, cross.map(str::to_string))
+}
+
+fn classify(name: &str, request: &Value, facts: &mut Vec<String>) -> Component {
+    use Component::*;
+    match name {
+        "CreateSnapshot" | "CreateSnapshots" | "CopySnapshot" | "CreateImage" | "CopyImage"
+        | "CreateDBSnapshot" | "CreateDBClusterSnapshot" | "CopyDBSnapshot"
+        | "CopyDBClusterSnapshot" | "StartBackupJob" | "StartCopyJob" | "StartSnapshot"
+        | "CreateClusterSnapshot" | "CopyClusterSnapshot" | "CreateInstanceSnapshot"
+        | "CreateDiskSnapshot" | "CreateRestoreImageTask" => Create,
+        "ModifySnapshotAttribute" | "ModifyImageAttribute" | "ModifyDBSnapshotAttribute"
+        | "ModifyDBClusterSnapshotAttribute" | "AuthorizeSnapshotAccess"
+        | "DisableSnapshotBlockPublicAccess" | "DisableImageBlockPublicAccess" => Share,
+        "ResetSnapshotAttribute" | "ResetImageAttribute" | "RevokeSnapshotAccess" => Unshare,
+        "SharedSnapshotVolumeCreated" | "SharedSnapshotCopyInitiated" => Consume,
+        "CreateInstanceExportTask" | "ExportImage" | "CreateStoreImageTask" | "StartExportTask"
+        | "ListSnapshotBlocks" | "ListChangedBlocks" | "GetSnapshotBlock" => Export,
+        "CreateVolume" if has_key(request, "snapshotId") => Restore,
+        "RunInstances" if run_instances_snapshot(request) => Restore,
+        "RestoreDBInstanceFromDBSnapshot" | "RestoreDBClusterFromSnapshot"
+        | "RestoreDBInstanceToPointInTime" | "RestoreDBClusterToPointInTime"
+        | "RestoreDBInstanceFromS3" | "StartRestoreJob" | "RestoreFromClusterSnapshot" => Restore,
+        "DeleteSnapshot" | "DeregisterImage" | "DeleteDBSnapshot" | "DeleteDBClusterSnapshot"
+        | "DeleteDBInstanceAutomatedBackup" | "DeleteDBClusterAutomatedBackup"
+        | "DeleteRecoveryPoint" | "DeleteBackupVault" | "DeleteBackupPlan"
+        | "DeleteClusterSnapshot" | "DeleteInstanceSnapshot" | "DeleteDiskSnapshot" => Delete,
+        "DeleteRule" | "UpdateRule" if is_rbin(request) => Delete,
+        "ModifyDBInstance" | "ModifyDBCluster"
+            if path(request, &["backupRetentionPeriod"]).and_then(Value::as_i64) == Some(0) =>
+        {
+            push_fact(facts, "backup-retention-zero");
+            Delete
+        }
+        "DescribeSnapshots" | "DescribeSnapshotAttribute" | "DescribeImages"
+        | "DescribeImageAttribute" | "DescribeDBSnapshots" | "DescribeDBClusterSnapshots"
+        | "DescribeDBSnapshotAttributes" | "DescribeDBClusterSnapshotAttributes"
+        | "DescribeClusterSnapshots" => Enumerate,
+        _ => Other,
+    }
+}
+
+/// Recycle Bin rules are logged as `DeleteRule`/`UpdateRule` with a `resourceType`; EventBridge
+/// has operations of the same name, so only the rbin ones count.
+fn is_rbin(request: &Value) -> bool {
+    has_key(request, "resourceType") || str_at(request, &["identifier"]).is_some()
+}
+
+fn run_instances_snapshot(request: &Value) -> bool {
+    array_at(request, &["blockDeviceMapping", "items"])
+        .iter()
+        .any(|m| str_at(m, &["ebs", "snapshotId"]).is_some())
+}
+
+fn has_key(v: &Value, key: &str) -> bool {
+    v.as_object().and_then(|o| field(o, key)).is_some_and(|x| !x.is_null())
+}
+
+/// Facts from request and response that detectors key on.
+fn request_facts(
+    name: &str,
+    request: &Value,
+    response: &Value,
+    region: &Option<String>,
+    facts: &mut Vec<String>,
+) {
+    match name {
+        "ConsoleLogin" => {
+            let failed = str_at(response, &["ConsoleLogin"]) == Some("Failure");
+            push_fact(facts, if failed { "login-failed" } else { "login" });
+        }
+        "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" | "PutUserPolicy"
+        | "PutRolePolicy" | "PutGroupPolicy" | "CreateAccessKey" | "CreateLoginProfile"
+        | "UpdateLoginProfile" | "UpdateAssumeRolePolicy" | "CreatePolicyVersion"
+        | "AddUserToGroup" | "SetDefaultPolicyVersion" => push_fact(facts, "privilege-change"),
+        "AuthorizeSecurityGroupIngress" => {
+            push_fact(facts, "ingress");
+            for perm in array_at(request, &["ipPermissions", "items"]) {
+                let v4 = array_at(perm, &["ipRanges", "items"])
+                    .iter()
+                    .any(|r| str_at(r, &["cidrIp"]) == Some("0.0.0.0/0"));
+                let v6 = array_at(perm, &["ipv6Ranges", "items"])
+                    .iter()
+                    .any(|r| str_at(r, &["cidrIpv6"]) == Some("::/0"));
+                if v4 || v6 {
+                    push_fact(facts, "ingress-world");
+                    let from = path(perm, &["fromPort"]).and_then(Value::as_i64);
+                    let to = path(perm, &["toPort"]).and_then(Value::as_i64);
+                    match (from, to) {
+                        (Some(f), Some(t)) if f == t => push_fact(facts, format!("port:{f}")),
+                        (Some(f), Some(t)) => push_fact(facts, format!("ports:{f}-{t}")),
+                        _ => push_fact(facts, "ports:all"),
+                    }
+                }
+            }
+        }
+        "AttachVolume" => push_fact(facts, "attach"),
+        "RunInstances" => push_fact(facts, "instance-create"),
+        "ModifyDBInstance" | "ModifyDBCluster" if has_key(request, "masterUserPassword") => {
+            push_fact(facts, "password-reset")
+        }
+        "RestoreDBInstanceFromDBSnapshot" | "RestoreDBClusterFromSnapshot"
+            if bool_at(response, &["publiclyAccessible"]) == Some(true)
+                || bool_at(request, &["publiclyAccessible"]) == Some(true) =>
+        {
+            push_fact(facts, "restore-public")
+        }
+        "DescribeDBSnapshots" | "DescribeDBClusterSnapshots" | "DescribeSnapshots"
+        | "DescribeImages" => {
+            if bool_at(request, &["includePublic"]) == Some(true) {
+                push_fact(facts, "include-public");
+            }
+            if bool_at(request, &["includeShared"]) == Some(true) {
+                push_fact(facts, "include-shared");
+            }
+        }
+        "CreateDBSnapshot" | "CreateDBClusterSnapshot" => {
+            if let Some(kind) = str_at(response, &["snapshotType"]) {
+                push_fact(facts, format!("snapshot-type:{kind}"));
+            }
+        }
+        _ => {}
+    }
+    // Copies into another region: CopySnapshot names the source region, RDS copies name a
+    // source ARN in another region.
+    let source_region = str_at(request, &["sourceRegion"]).map(str::to_string).or_else(|| {
+        ["sourceDBSnapshotIdentifier", "sourceDBClusterSnapshotIdentifier"]
+            .iter()
+            .find_map(|k| str_at(request, &[k]))
+            .filter(|s| s.starts_with("arn:"))
+            .and_then(|arn| arn.split(':').nth(3).map(str::to_string))
+    });
+    if let (Some(src), Some(here)) = (source_region, region) {
+        if !src.is_empty() && src != *here {
+            push_fact(facts, "cross-region");
+        }
+    }
+}
+
+/// Share targets of the share/unshare operations, as logged.
+fn share_targets(name: &str, request: &Value, out: &mut Vec<ShareTarget>) {
+    match name {
+        "ModifySnapshotAttribute" | "ModifyImageAttribute" => {
+            for attr in ["createVolumePermission", "launchPermission"] {
+                for (key, action) in [("add", ShareAction::Add), ("remove", ShareAction::Remove)] {
+                    for item in array_at(request, &[attr, key, "items"]) {
+                        if let Some(t) = ec2_permission_item(item, action) {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
+            // Older records carry the operation as `operationType` with a flat `userIds` list.
+            let action = match str_at(request, &["operationType"]) {
+                Some("remove") => ShareAction::Remove,
+                _ => ShareAction::Add,
+            };
+            for item in array_at(request, &["userIds"]).iter().chain(array_at(request, &["userIds", "items"])) {
+                if let Some(id) = item.as_str().or_else(|| str_at(item, &["userId"])) {
+                    out.push(target(action, TargetKind::Account, id));
+                }
+            }
+        }
+        "ModifyDBSnapshotAttribute" | "ModifyDBClusterSnapshotAttribute" => {
+            if str_at(request, &["attributeName"]).is_some_and(|a| a != "restore") {
+                return;
+            }
+            for (key, action) in [("valuesToAdd", ShareAction::Add), ("valuesToRemove", ShareAction::Remove)] {
+                for value in array_at(request, &[key]) {
+                    if let Some(id) = value.as_str() {
+                        let kind = if id == "all" { TargetKind::Public } else { TargetKind::Account };
+                        out.push(target(action, kind, id));
+                    }
+                }
+            }
+        }
+        "AuthorizeSnapshotAccess" | "RevokeSnapshotAccess" => {
+            let action = if name == "AuthorizeSnapshotAccess" { ShareAction::Add } else { ShareAction::Remove };
+            if let Some(id) = str_at(request, &["accountWithRestoreAccess"]) {
+                out.push(target(action, TargetKind::Account, id));
+            }
+        }
+        "DisableSnapshotBlockPublicAccess" | "DisableImageBlockPublicAccess" => {
+            out.push(target(ShareAction::Add, TargetKind::Public, "block-public-access-disabled"));
+        }
+        "ResetSnapshotAttribute" | "ResetImageAttribute" => {
+            out.push(target(ShareAction::Remove, TargetKind::Account, "all-permissions-reset"));
+        }
+        _ => {}
+    }
+}
+
+fn ec2_permission_item(item: &Value, action: ShareAction) -> Option<ShareTarget> {
+    if let Some(user) = str_at(item, &["userId"]) {
+        return Some(target(action, TargetKind::Account, user));
+    }
+    if str_at(item, &["group"]) == Some("all") {
+        return Some(target(action, TargetKind::Public, "all"));
+    }
+    if let Some(org) = str_at(item, &["organizationArn"]) {
+        return Some(target(action, TargetKind::Organization, org));
+    }
+    if let Some(ou) = str_at(item, &["organizationalUnitArn"]) {
+        return Some(target(action, TargetKind::OrganizationalUnit, ou));
+    }
+    None
+}
+
+fn target(action: ShareAction, kind: TargetKind, id: &str) -> ShareTarget {
+    ShareTarget { action, kind, id: id.to_string() }
+}
+
+/// Which request/response keys name which kind of resource. Walking for keys rather than fixed
+/// paths covers the many shapes (sets of items, nested specifications) with one table.
+fn resource_kind(key: &str) -> Option<ResourceKind> {
+    Some(match key {
+        "snapshotId" | "sourceSnapshotId" | "snapshotIdentifier" | "instanceSnapshotName"
+        | "diskSnapshotName" | "sourceSnapshotIdentifier" | "targetSnapshotIdentifier" => {
+            ResourceKind::Snapshot
+        }
+        "imageId" | "sourceImageId" => ResourceKind::Image,
+        "volumeId" => ResourceKind::Volume,
+        "instanceId" => ResourceKind::Instance,
+        "dBSnapshotIdentifier" | "sourceDBSnapshotIdentifier" | "targetDBSnapshotIdentifier"
+        | "dBSnapshotArn" => ResourceKind::DbSnapshot,
+        "dBClusterSnapshotIdentifier" | "sourceDBClusterSnapshotIdentifier"
+        | "targetDBClusterSnapshotIdentifier" | "dBClusterSnapshotArn" => {
+            ResourceKind::DbClusterSnapshot
+        }
+        "dBInstanceIdentifier" => ResourceKind::DbInstance,
+        "dBClusterIdentifier" => ResourceKind::DbCluster,
+        "groupId" => ResourceKind::SecurityGroup,
+        "recoveryPointArn" | "backupVaultName" | "backupPlanId" => ResourceKind::Backup,
+        "s3BucketName" | "s3Bucket" => ResourceKind::Bucket,
+        _ => return None,
+    })
+}
+
+fn collect_resources(v: &Value, out: &mut Vec<Resource>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (resource_kind(key), value) {
+                    (Some(kind), Value::String(id)) => push_resource(out, kind, id),
+                    _ => collect_resources(value, out, depth + 1),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_resources(i, out, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Tags set on creation (`tagSpecificationSet`, RDS `tags`): change tickets live here.
+fn collect_tags(request: &Value, out: &mut Vec<(String, String)>) {
+    let specs = array_at(request, &["tagSpecificationSet", "items"]);
+    let nested = specs.iter().flat_map(|s| array_at(s, &["tags"]).iter());
+    for tag in nested.chain(array_at(request, &["tags"])).chain(array_at(request, &["tagSet", "items"])) {
+        let key = str_at(tag, &["key"]).or(str_at(tag, &["Key"]));
+        let value = str_at(tag, &["value"]).or(str_at(tag, &["Value"])).unwrap_or("");
+        if let Some(key) = key {
+            out.push((key.to_string(), value.to_string()));
+        }
+    }
+}

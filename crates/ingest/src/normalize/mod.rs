@@ -1,0 +1,44 @@
+//! Per-cloud normalizers: one raw record (a parsed JSON value) to one [`Event`], or a counted skip.
+
+pub mod aws;
+pub mod azure;
+pub mod gcp;
+pub mod json;
+
+use snaptrail_model::{Event, Resource, ResourceKind};
+
+/// What a normalizer makes of one record.
+#[derive(Debug)]
+pub enum Normalized {
+    Event(Box<Event>),
+    /// Not an audit record we read (Config item, ASG notification, sign-in log…), by kind.
+    Skip(String),
+}
+
+/// A record that claims to be an audit record but breaks its own schema.
+pub type NormError = String;
+
+/// Push a resource unless an equal one is already there (records repeat ids in request and
+/// response).
+pub fn push_resource(resources: &mut Vec<Resource>, kind: ResourceKind, id: &str) {
+    if id.is_empty() || resources.iter().any(|r| r.id == id && r.kind == kind) {
+        return;
+    }
+    resources.push(Resource { kind, id: id.to_string() });
+}
+
+pub fn push_fact(facts: &mut Vec<String>, fact: impl Into<String>) {
+    let fact = fact.into();
+    if !facts.contains(&fact) {
+        facts.push(fact);
+    }
+}
+
+/// User agents of offensive tooling: Pacu suffixes `Pacu-Session-<uuid>`, Stratus Red Team
+/// uses `stratus-red-team_<uuid>`.
+pub fn is_attack_tool_agent(agent: &str) -> bool {
+    let lower = agent.to_ascii_lowercase();
+    ["pacu", "stratus-red-team", "cloudgoat", "scoutsuite", "prowler"]
+        .iter()
+        .any(|tool| lower.contains(tool))
+}

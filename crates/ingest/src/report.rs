@@ -1,0 +1,73 @@
+//! What a run tells about its input: counts for the summary and one diagnostic per bad thing.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A problem with the input, located precisely enough to find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    /// `line N`, `line N, record M`, `decompressed byte N`.
+    pub location: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.location.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.location, self.message)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub files: u64,
+    /// Files that could not be opened at all.
+    pub unreadable_files: u64,
+    /// Files whose stream broke part-way (truncated gzip): what came before was read.
+    pub read_errors: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    pub records: u64,
+    /// Records the byte prefilter proved irrelevant without parsing.
+    pub prefiltered: u64,
+    /// Parsed and normalized, but of no use to any detector (with `--only-relevant`).
+    pub irrelevant: u64,
+    /// Rows folded into another (duplicate ids, Start/Success rows of one operation).
+    pub merged: u64,
+    pub events: u64,
+    pub bad_records: u64,
+    /// Records that are not cloud audit records, by kind.
+    pub skipped: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    pub fn add(&mut self, other: &Summary) {
+        self.files += other.files;
+        self.unreadable_files += other.unreadable_files;
+        self.read_errors += other.read_errors;
+        self.bytes += other.bytes;
+        self.records += other.records;
+        self.prefiltered += other.prefiltered;
+        self.irrelevant += other.irrelevant;
+        self.merged += other.merged;
+        self.events += other.events;
+        self.bad_records += other.bad_records;
+        for (k, v) in &other.skipped {
+            *self.skipped.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Whether anything in the input was bad (for `--strict`).
+    pub fn has_bad_input(&self) -> bool {
+        self.bad_records > 0 || self.unreadable_files > 0 || self.read_errors > 0
+    }
+}

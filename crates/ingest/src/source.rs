@@ -1,0 +1,119 @@
+//! Where bytes come from: files, directories walked in a deterministic order, stdin; gzip and
+//! zstd are recognised by their magic bytes, whatever the file is called.
+
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".to_string(),
+        }
+    }
+}
+
+/// Expand command-line paths into inputs: `-` is stdin, directories are walked recursively with
+/// entries sorted by name so the order never depends on the file system. Errors (missing path,
+/// unreadable directory) are returned alongside, one per path, and do not stop the walk.
+pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<(String, String)>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+        } else {
+            walk(path, &mut inputs, &mut errors);
+        }
+    }
+    (inputs, errors)
+}
+
+fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<(String, String)>) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push((path.display().to_string(), e.to_string()));
+            return;
+        }
+    };
+    if meta.is_file() {
+        out.push(Input::File(path.to_path_buf()));
+        return;
+    }
+    if !meta.is_dir() {
+        errors.push((path.display().to_string(), "not a file or directory".into()));
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) => {
+            errors.push((path.display().to_string(), e.to_string()));
+            return;
+        }
+    };
+    let mut children: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => children.push(e.path()),
+            Err(e) => errors.push((path.display().to_string(), e.to_string())),
+        }
+    }
+    children.sort();
+    for child in children {
+        let name = child.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // Hidden files and directories (.git, editor swap files) are never logs.
+        if name.starts_with('.') {
+            continue;
+        }
+        walk(&child, out, errors);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Sniff compression from the first bytes.
+pub fn sniff(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+const BUFFER: usize = 256 * 1024;
+
+/// Open an input as a buffered stream of decompressed bytes.
+pub fn open(input: &Input) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
+    let raw: Box<dyn Read + Send> = match input {
+        Input::File(p) => Box::new(File::open(p)?),
+        Input::Stdin => Box::new(io::stdin()),
+    };
+    decompress(raw)
+}
+
+pub fn decompress(raw: Box<dyn Read + Send>) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
+    let mut reader = BufReader::with_capacity(BUFFER, raw);
+    let compression = sniff(reader.fill_buf()?);
+    let stream: Box<dyn BufRead + Send> = match compression {
+        Compression::None => Box::new(reader),
+        Compression::Gzip => Box::new(BufReader::with_capacity(BUFFER, MultiGzDecoder::new(reader))),
+        Compression::Zstd => Box::new(BufReader::with_capacity(BUFFER, zstd::Decoder::with_buffer(reader)?)),
+    };
+    Ok((stream, compression))
+}

@@ -1,0 +1,207 @@
+//! The normalized event: one cloud API operation, whatever cloud and envelope it came from.
+//! Field names follow OCSF API Activity where one exists so the OCSF output is a mapping.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    Aws,
+    Azure,
+    Gcp,
+}
+
+impl Cloud {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws",
+            Cloud::Azure => "azure",
+            Cloud::Gcp => "gcp",
+        }
+    }
+}
+
+/// The ATT&CK DS0020 (Snapshot) data component an operation belongs to, plus `other` for the
+/// context operations (logins, privilege changes) that triage reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    Create,
+    Share,
+    Unshare,
+    Consume,
+    Export,
+    Restore,
+    Delete,
+    Enumerate,
+    Other,
+}
+
+impl Component {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Create => "create",
+            Component::Share => "share",
+            Component::Unshare => "unshare",
+            Component::Consume => "consume",
+            Component::Export => "export",
+            Component::Restore => "restore",
+            Component::Delete => "delete",
+            Component::Enumerate => "enumerate",
+            Component::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrincipalKind {
+    User,
+    RoleSession,
+    Service,
+    Root,
+    CrossAccount,
+    Anonymous,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceKind {
+    Snapshot,
+    Image,
+    DbSnapshot,
+    DbClusterSnapshot,
+    DbInstance,
+    DbCluster,
+    Volume,
+    Disk,
+    Instance,
+    SecurityGroup,
+    Backup,
+    Bucket,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareAction {
+    Add,
+    Remove,
+}
+
+/// What a share target names, as logged. Whether it is inside the organization is decided later
+/// by detect, against the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// `group: all`, RDS `all`, GCP `allUsers` / `allAuthenticatedUsers`, Azure `AllowAll`.
+    Public,
+    Account,
+    Organization,
+    OrganizationalUnit,
+    /// A GCP IAM member (`user:`, `serviceAccount:`, `group:`, `domain:`).
+    Member,
+    /// Azure SAS URL: anyone holding the URL can read the disk.
+    SasUrl,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ShareTarget {
+    pub action: ShareAction,
+    pub kind: TargetKind,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Outcome {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+/// One operation. `event_id` is the source id (CloudTrail `eventID`, Azure `eventDataId` else
+/// `correlationId`, GCP `insertId`); `merged_ids` lists the other rows collapsed into it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub time: Timestamp,
+    pub cloud: Cloud,
+    pub account: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub principal: String,
+    pub principal_kind: PrincipalKind,
+    /// Account the principal belongs to when it differs from `account` (cross-account callers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_account: Option<String>,
+    /// The AWS service that made the call on the principal's behalf (`invokedBy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub service: String,
+    pub operation: String,
+    pub component: Component,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Resource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub share_targets: Vec<ShareTarget>,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_tags: Vec<(String, String)>,
+    /// Facts a detector keys on that are not resources or targets, from a small vocabulary
+    /// (documented in docs/events.md): `include-public`, `ingress-world`, `password-reset`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
+    pub event_id: String,
+    /// Joins the rows of one long-running operation: Azure `correlationId` (plus operation),
+    /// GCP `operation.id`. Rows sharing it collapse into one event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_key: Option<String>,
+    /// Whether this row carries the operation's final status (Azure Succeeded/Failed, GCP
+    /// `last`); a merged operation takes its outcome from the final row.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub op_final: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_ids: Vec<String>,
+    /// Where the record was read: `file:line` or `file:#byte`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub origin: String,
+}
+
+impl Event {
+    pub fn has_fact(&self, fact: &str) -> bool {
+        self.facts.iter().any(|f| f == fact)
+    }
+
+    /// Operations any detector or triage question reads.
+    pub fn is_relevant(&self) -> bool {
+        self.component != Component::Other || !self.facts.is_empty()
+    }
+
+    /// Every source id this event stands for.
+    pub fn all_ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.event_id.as_str()).chain(self.merged_ids.iter().map(String::as_str))
+    }
+
+    pub fn resource_ids(&self) -> impl Iterator<Item = &str> {
+        self.resources.iter().map(|r| r.id.as_str())
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
