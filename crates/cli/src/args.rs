@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "snaptrail", version, about = "Find cloud snapshot abuse in AWS, Azure and GCP audit logs")]
+#[command(
+    name = "snaptrail",
+    version,
+    about = "Find cloud snapshot abuse in AWS, Azure and GCP audit logs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

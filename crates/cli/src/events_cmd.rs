@@ -7,7 +7,10 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 pub fn run(args: EventsArgs) -> Result<ExitCode, String> {
-    let opts = Options { prefilter: args.only_relevant && !args.input.no_prefilter, only_relevant: args.only_relevant };
+    let opts = Options {
+        prefilter: args.only_relevant && !args.input.no_prefilter,
+        only_relevant: args.only_relevant,
+    };
     let batch = report::ingest(&args.input, opts)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

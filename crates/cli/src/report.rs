@@ -14,7 +14,9 @@ pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
             return Err("--threads must be at least 1".into());
         }
         // Building the global pool fails only if it was already built; one per process.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
     let started = Instant::now();
     let batch = snaptrail_ingest::ingest(&input.paths, &opts);
@@ -40,19 +42,26 @@ fn print_diagnostics(batch: &Batch, input: &InputArgs) {
         let n = per_file.entry(d.file.as_str()).or_insert(0);
         *n += 1;
         if input.verbose || *n <= SHOWN_PER_FILE {
-            eprintln!("snaptrail: bad input: {}", sanitize(&d.to_string()));
+            let label = if d.skipped { "skipped" } else { "bad input" };
+            eprintln!("snaptrail: {label}: {}", sanitize(&d.to_string()));
         }
     }
     for (file, n) in per_file {
         if !input.verbose && n > SHOWN_PER_FILE {
-            eprintln!("snaptrail: bad input: {}: {} more problems not shown (-v shows all)", sanitize(file), n - SHOWN_PER_FILE);
+            eprintln!(
+                "snaptrail: bad input: {}: {} more problems not shown (-v shows all)",
+                sanitize(file),
+                n - SHOWN_PER_FILE
+            );
         }
     }
 }
 
 /// Diagnostics quote log content: keep control characters off the terminal.
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 pub fn print_summary(batch: &Batch, started: Instant, alerts: Option<usize>) {
@@ -66,17 +75,29 @@ pub fn print_summary(batch: &Batch, started: Instant, alerts: Option<usize>) {
         s.events,
         s.bad_records,
         s.skipped_total(),
-        if skipped.is_empty() { String::new() } else { format!(" ({})", skipped.join(", ")) },
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", skipped.join(", "))
+        },
         s.prefiltered,
         s.merged,
     );
     if s.unreadable_files + s.read_errors > 0 {
-        line.push_str(&format!(", {} unreadable files, {} broken streams", s.unreadable_files, s.read_errors));
+        line.push_str(&format!(
+            ", {} unreadable files, {} broken streams",
+            s.unreadable_files, s.read_errors
+        ));
     }
     if let Some(n) = alerts {
         line.push_str(&format!(", {n} alerts"));
     }
-    line.push_str(&format!(", {:.1} MB in {:.2}s ({:.0} MB/s)", s.bytes as f64 / 1e6, secs, s.bytes as f64 / 1e6 / secs));
+    line.push_str(&format!(
+        ", {:.1} MB in {:.2}s ({:.0} MB/s)",
+        s.bytes as f64 / 1e6,
+        secs,
+        s.bytes as f64 / 1e6 / secs
+    ));
     eprintln!("{line}");
 }
 

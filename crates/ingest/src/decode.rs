@@ -22,7 +22,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { prefilter: true, only_relevant: true }
+        Options {
+            prefilter: true,
+            only_relevant: true,
+        }
     }
 }
 
@@ -45,7 +48,11 @@ pub struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     pub fn new(opts: &'a Options, name: &'a str) -> Decoder<'a> {
-        Decoder { opts, name, out: FileOutput::default() }
+        Decoder {
+            opts,
+            name,
+            out: FileOutput::default(),
+        }
     }
 
     fn bad(&mut self, location: String, message: impl Into<String>) {
@@ -54,6 +61,7 @@ impl<'a> Decoder<'a> {
             file: self.name.to_string(),
             location,
             message: message.into(),
+            skipped: false,
         });
     }
 
@@ -80,6 +88,17 @@ impl<'a> Decoder<'a> {
                     return;
                 }
             }
+        }
+        let first = line[skip_ws(&line, 0)..].first().copied();
+        if !matches!(first, Some(b'{' | b'[')) {
+            self.skip("file:not-json");
+            self.out.diagnostics.push(Diagnostic {
+                file: self.name.to_string(),
+                location: format!("line {line_no}"),
+                message: "not JSON, file skipped".into(),
+                skipped: true,
+            });
+            return;
         }
         let complete = serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok();
         if !complete {
@@ -121,13 +140,15 @@ impl<'a> Decoder<'a> {
             file: self.name.to_string(),
             location,
             message: format!("read error, rest of file lost: {e}"),
+            skipped: false,
         });
     }
 
     /// One document (a whole file, or one line) whose first byte is at line `first_line`.
     fn document(&mut self, buf: &[u8], first_line: usize) {
         let start = skip_ws(buf, 0);
-        let open = envelope_array(buf, start).or_else(|| (buf.get(start) == Some(&b'[')).then_some(start));
+        let open =
+            envelope_array(buf, start).or_else(|| (buf.get(start) == Some(&b'[')).then_some(start));
         let Some(open) = open else {
             self.out.summary.records += 1;
             if memchr::memmem::find(buf, b"\"digestS3Object\"").is_some() {
@@ -138,7 +159,10 @@ impl<'a> Decoder<'a> {
             return;
         };
         let split = split_array(buf, open);
-        let mut lines = LineCounter { line: first_line, at: 0 };
+        let mut lines = LineCounter {
+            line: first_line,
+            at: 0,
+        };
         let last = split.elements.len();
         for (i, range) in split.elements.into_iter().enumerate() {
             self.out.summary.records += 1;
@@ -151,12 +175,20 @@ impl<'a> Decoder<'a> {
             self.record(&buf[range], origin);
         }
         if !split.complete && last == 0 {
-            self.bad(format!("line {first_line}"), "truncated: the input ends before any record");
+            self.bad(
+                format!("line {first_line}"),
+                "truncated: the input ends before any record",
+            );
         }
     }
 
     fn skip(&mut self, kind: &str) {
-        *self.out.summary.skipped.entry(kind.to_string()).or_insert(0) += 1;
+        *self
+            .out
+            .summary
+            .skipped
+            .entry(kind.to_string())
+            .or_insert(0) += 1;
     }
 
     /// One raw record: prefilter, parse, dispatch.
@@ -168,8 +200,15 @@ impl<'a> Decoder<'a> {
         match serde_json::from_slice::<Value>(raw) {
             Ok(v) => self.value(&v, &origin(), 0),
             Err(e) => {
-                let column = if e.line() > 1 { format!(" (line {} of the record)", e.line()) } else { String::new() };
-                self.bad(origin(), format!("malformed JSON at column {}{column}: {e}", e.column()))
+                let column = if e.line() > 1 {
+                    format!(" (line {} of the record)", e.line())
+                } else {
+                    String::new()
+                };
+                self.bad(
+                    origin(),
+                    format!("malformed JSON at column {}{column}: {e}", e.column()),
+                )
             }
         }
     }
@@ -189,7 +228,13 @@ impl<'a> Decoder<'a> {
                 return;
             }
             other => {
-                self.bad(origin.to_string(), format!("a record must be a JSON object, found {}", crate::normalize::json::kind(other)));
+                self.bad(
+                    origin.to_string(),
+                    format!(
+                        "a record must be a JSON object, found {}",
+                        crate::normalize::json::kind(other)
+                    ),
+                );
                 return;
             }
         };
@@ -205,7 +250,10 @@ impl<'a> Decoder<'a> {
         if let Some(inner) = obj.get("CloudTrailEvent") {
             match inner.as_str().map(serde_json::from_str::<Value>) {
                 Some(Ok(record)) => self.value(&record, origin, depth + 1),
-                Some(Err(e)) => self.bad(origin.to_string(), format!("CloudTrailEvent is not JSON: {e}")),
+                Some(Err(e)) => self.bad(
+                    origin.to_string(),
+                    format!("CloudTrailEvent is not JSON: {e}"),
+                ),
                 None => self.bad(origin.to_string(), "CloudTrailEvent is not a string"),
             }
             return;
@@ -214,18 +262,32 @@ impl<'a> Decoder<'a> {
             if aws::looks_like(detail) {
                 self.value(detail, origin, depth + 1);
             } else {
-                let kind = kind.as_str().unwrap_or("unknown").to_ascii_lowercase().replace(' ', "-");
+                let kind = kind
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_ascii_lowercase()
+                    .replace(' ', "-");
                 self.skip(&format!("eventbridge:{kind}"));
             }
             return;
         }
-        if let Some(data) = obj.get("message").and_then(|m| m.get("data")).and_then(Value::as_str) {
+        if let Some(data) = obj
+            .get("message")
+            .and_then(|m| m.get("data"))
+            .and_then(Value::as_str)
+        {
             match base64::engine::general_purpose::STANDARD.decode(data.trim()) {
                 Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
                     Ok(inner) => self.value(&inner, origin, depth + 1),
-                    Err(e) => self.bad(origin.to_string(), format!("Pub/Sub message.data is not JSON: {e}")),
+                    Err(e) => self.bad(
+                        origin.to_string(),
+                        format!("Pub/Sub message.data is not JSON: {e}"),
+                    ),
                 },
-                Err(e) => self.bad(origin.to_string(), format!("Pub/Sub message.data is not base64: {e}")),
+                Err(e) => self.bad(
+                    origin.to_string(),
+                    format!("Pub/Sub message.data is not base64: {e}"),
+                ),
             }
             return;
         }

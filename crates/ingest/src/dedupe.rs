@@ -16,7 +16,12 @@ pub fn collapse(events: &mut Vec<Event>) -> u64 {
     for ev in events.drain(..) {
         // The same source id for the same operation at the same instant is the same record:
         // real duplicates are identical, while test data reuses placeholder ids across events.
-        let id_key = (ev.cloud, ev.event_id.clone(), ev.time.as_millisecond(), ev.operation.clone());
+        let id_key = (
+            ev.cloud,
+            ev.event_id.clone(),
+            ev.time.as_millisecond(),
+            ev.operation.clone(),
+        );
         if !ev.event_id.is_empty() {
             if by_id.contains_key(&id_key) {
                 merged += 1;
@@ -49,7 +54,10 @@ pub fn sort(events: &mut [Event]) {
 
 /// Fold a later row of the same operation into the first one.
 fn merge(into: &mut Event, row: Event) {
-    if row.event_id != into.event_id && !into.merged_ids.contains(&row.event_id) && !row.event_id.is_empty() {
+    if row.event_id != into.event_id
+        && !into.merged_ids.contains(&row.event_id)
+        && !row.event_id.is_empty()
+    {
         into.merged_ids.push(row.event_id);
     }
     // A failure anywhere fails the operation; otherwise the final row's outcome stands.

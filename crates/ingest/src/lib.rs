@@ -38,6 +38,7 @@ pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
                 file: name.clone(),
                 location: String::new(),
                 message: format!("cannot read: {e}"),
+                skipped: false,
             });
         }
     }
@@ -52,9 +53,17 @@ pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
     let mut batch = Batch::default();
     for (file, message) in errors {
         batch.summary.unreadable_files += 1;
-        batch.diagnostics.push(Diagnostic { file, location: String::new(), message });
+        batch.diagnostics.push(Diagnostic {
+            file,
+            location: String::new(),
+            message,
+            skipped: false,
+        });
     }
-    let outputs: Vec<FileOutput> = inputs.par_iter().map(|input| read_input(input, opts)).collect();
+    let outputs: Vec<FileOutput> = inputs
+        .par_iter()
+        .map(|input| read_input(input, opts))
+        .collect();
     for out in outputs {
         batch.summary.add(&out.summary);
         batch.diagnostics.extend(out.diagnostics);

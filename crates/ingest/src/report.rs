@@ -11,6 +11,9 @@ pub struct Diagnostic {
     /// `line N`, `line N, record M`, `decompressed byte N`.
     pub location: String,
     pub message: String,
+    /// A whole file passed over on purpose (not JSON at all): counted as skipped, not bad.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 impl fmt::Display for Diagnostic {

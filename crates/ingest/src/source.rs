@@ -112,8 +112,14 @@ pub fn decompress(raw: Box<dyn Read + Send>) -> io::Result<(Box<dyn BufRead + Se
     let compression = sniff(reader.fill_buf()?);
     let stream: Box<dyn BufRead + Send> = match compression {
         Compression::None => Box::new(reader),
-        Compression::Gzip => Box::new(BufReader::with_capacity(BUFFER, MultiGzDecoder::new(reader))),
-        Compression::Zstd => Box::new(BufReader::with_capacity(BUFFER, zstd::Decoder::with_buffer(reader)?)),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            BUFFER,
+            MultiGzDecoder::new(reader),
+        )),
+        Compression::Zstd => Box::new(BufReader::with_capacity(
+            BUFFER,
+            zstd::Decoder::with_buffer(reader)?,
+        )),
     };
     Ok((stream, compression))
 }

@@ -80,7 +80,10 @@ pub fn split_array(buf: &[u8], open: usize) -> Split {
                 if let Some(s) = elem_start.take() {
                     elements.push(trim(buf, s, i));
                 }
-                return Split { elements, complete: true };
+                return Split {
+                    elements,
+                    complete: true,
+                };
             }
             b',' if depth == 0 => {
                 if let Some(s) = elem_start.take() {
@@ -97,7 +100,10 @@ pub fn split_array(buf: &[u8], open: usize) -> Split {
     if let Some(s) = elem_start {
         elements.push(trim(buf, s, buf.len()));
     }
-    Split { elements, complete: false }
+    Split {
+        elements,
+        complete: false,
+    }
 }
 
 fn trim(buf: &[u8], start: usize, mut end: usize) -> Range<usize> {
@@ -114,7 +120,10 @@ mod tests {
     fn texts(buf: &str) -> (Vec<&str>, bool) {
         let open = envelope_array(buf.as_bytes(), 0).unwrap_or_else(|| skip_ws(buf.as_bytes(), 0));
         let s = split_array(buf.as_bytes(), open);
-        (s.elements.iter().map(|r| &buf[r.clone()]).collect(), s.complete)
+        (
+            s.elements.iter().map(|r| &buf[r.clone()]).collect(),
+            s.complete,
+        )
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use super::json::{array_at, bool_at, field, optional_str, parse_time, path, required_str, str_at};
 use super::{Normalized, is_attack_tool_agent, push_fact, push_resource};
+use serde_json::Value;
 use snaptrail_model::{
     Cloud, Component, Event, Outcome, PrincipalKind, Resource, ResourceKind, ShareAction,
     ShareTarget, TargetKind,
 };
-use serde_json::Value;
 
 /// Does this object look like a CloudTrail record?
 pub fn looks_like(v: &Value) -> bool {
@@ -53,7 +53,10 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         component: Component::Other,
         resources: Vec::new(),
         share_targets: Vec::new(),
-        outcome: Outcome { success: error_code.is_none(), error_code: error_code.map(str::to_string) },
+        outcome: Outcome {
+            success: error_code.is_none(),
+            error_code: error_code.map(str::to_string),
+        },
         request_tags: Vec::new(),
         facts: Vec::new(),
         event_id,
@@ -71,7 +74,10 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     share_targets(name, request, &mut ev.share_targets);
     if ev.component == Component::Share
         && !ev.share_targets.is_empty()
-        && ev.share_targets.iter().all(|t| t.action == ShareAction::Remove)
+        && ev
+            .share_targets
+            .iter()
+            .all(|t| t.action == ShareAction::Remove)
     {
         ev.component = Component::Unshare;
     }
@@ -97,7 +103,9 @@ fn principal(identity: &Value, account: &str) -> (String, PrincipalKind, Option<
     let kind = str_at(identity, &["type"]).unwrap_or("");
     let arn = str_at(identity, &["arn"]);
     let id_account = str_at(identity, &["accountId"]).map(str::to_string);
-    let cross = id_account.as_deref().filter(|a| !account.is_empty() && *a != account);
+    let cross = id_account
+        .as_deref()
+        .filter(|a| !account.is_empty() && *a != account);
     let principal_kind = match kind {
         "Root" => PrincipalKind::Root,
         "IAMUser" | "IdentityCenterUser" | "SAMLUser" | "WebIdentityUser" => PrincipalKind::User,
@@ -124,27 +132,60 @@ fn principal(identity: &Value, account: &str) -> (String, PrincipalKind, Option<
 fn classify(name: &str, request: &Value, facts: &mut Vec<String>) -> Component {
     use Component::*;
     match name {
-        "CreateSnapshot" | "CreateSnapshots" | "CopySnapshot" | "CreateImage" | "CopyImage"
-        | "CreateDBSnapshot" | "CreateDBClusterSnapshot" | "CopyDBSnapshot"
-        | "CopyDBClusterSnapshot" | "StartBackupJob" | "StartCopyJob" | "StartSnapshot"
-        | "CreateClusterSnapshot" | "CopyClusterSnapshot" | "CreateInstanceSnapshot"
-        | "CreateDiskSnapshot" | "CreateRestoreImageTask" => Create,
-        "ModifySnapshotAttribute" | "ModifyImageAttribute" | "ModifyDBSnapshotAttribute"
-        | "ModifyDBClusterSnapshotAttribute" | "AuthorizeSnapshotAccess"
-        | "DisableSnapshotBlockPublicAccess" | "DisableImageBlockPublicAccess" => Share,
+        "CreateSnapshot"
+        | "CreateSnapshots"
+        | "CopySnapshot"
+        | "CreateImage"
+        | "CopyImage"
+        | "CreateDBSnapshot"
+        | "CreateDBClusterSnapshot"
+        | "CopyDBSnapshot"
+        | "CopyDBClusterSnapshot"
+        | "StartBackupJob"
+        | "StartCopyJob"
+        | "StartSnapshot"
+        | "CreateClusterSnapshot"
+        | "CopyClusterSnapshot"
+        | "CreateInstanceSnapshot"
+        | "CreateDiskSnapshot"
+        | "CreateRestoreImageTask" => Create,
+        "ModifySnapshotAttribute"
+        | "ModifyImageAttribute"
+        | "ModifyDBSnapshotAttribute"
+        | "ModifyDBClusterSnapshotAttribute"
+        | "AuthorizeSnapshotAccess"
+        | "DisableSnapshotBlockPublicAccess"
+        | "DisableImageBlockPublicAccess" => Share,
         "ResetSnapshotAttribute" | "ResetImageAttribute" | "RevokeSnapshotAccess" => Unshare,
         "SharedSnapshotVolumeCreated" | "SharedSnapshotCopyInitiated" => Consume,
-        "CreateInstanceExportTask" | "ExportImage" | "CreateStoreImageTask" | "StartExportTask"
-        | "ListSnapshotBlocks" | "ListChangedBlocks" | "GetSnapshotBlock" => Export,
+        "CreateInstanceExportTask"
+        | "ExportImage"
+        | "CreateStoreImageTask"
+        | "StartExportTask"
+        | "ListSnapshotBlocks"
+        | "ListChangedBlocks"
+        | "GetSnapshotBlock" => Export,
         "CreateVolume" if has_key(request, "snapshotId") => Restore,
         "RunInstances" if run_instances_snapshot(request) => Restore,
-        "RestoreDBInstanceFromDBSnapshot" | "RestoreDBClusterFromSnapshot"
-        | "RestoreDBInstanceToPointInTime" | "RestoreDBClusterToPointInTime"
-        | "RestoreDBInstanceFromS3" | "StartRestoreJob" | "RestoreFromClusterSnapshot" => Restore,
-        "DeleteSnapshot" | "DeregisterImage" | "DeleteDBSnapshot" | "DeleteDBClusterSnapshot"
-        | "DeleteDBInstanceAutomatedBackup" | "DeleteDBClusterAutomatedBackup"
-        | "DeleteRecoveryPoint" | "DeleteBackupVault" | "DeleteBackupPlan"
-        | "DeleteClusterSnapshot" | "DeleteInstanceSnapshot" | "DeleteDiskSnapshot" => Delete,
+        "RestoreDBInstanceFromDBSnapshot"
+        | "RestoreDBClusterFromSnapshot"
+        | "RestoreDBInstanceToPointInTime"
+        | "RestoreDBClusterToPointInTime"
+        | "RestoreDBInstanceFromS3"
+        | "StartRestoreJob"
+        | "RestoreFromClusterSnapshot" => Restore,
+        "DeleteSnapshot"
+        | "DeregisterImage"
+        | "DeleteDBSnapshot"
+        | "DeleteDBClusterSnapshot"
+        | "DeleteDBInstanceAutomatedBackup"
+        | "DeleteDBClusterAutomatedBackup"
+        | "DeleteRecoveryPoint"
+        | "DeleteBackupVault"
+        | "DeleteBackupPlan"
+        | "DeleteClusterSnapshot"
+        | "DeleteInstanceSnapshot"
+        | "DeleteDiskSnapshot" => Delete,
         "DeleteRule" | "UpdateRule" if is_rbin(request) => Delete,
         "ModifyDBInstance" | "ModifyDBCluster"
             if path(request, &["backupRetentionPeriod"]).and_then(Value::as_i64) == Some(0) =>
@@ -152,9 +193,14 @@ fn classify(name: &str, request: &Value, facts: &mut Vec<String>) -> Component {
             push_fact(facts, "backup-retention-zero");
             Delete
         }
-        "DescribeSnapshots" | "DescribeSnapshotAttribute" | "DescribeImages"
-        | "DescribeImageAttribute" | "DescribeDBSnapshots" | "DescribeDBClusterSnapshots"
-        | "DescribeDBSnapshotAttributes" | "DescribeDBClusterSnapshotAttributes"
+        "DescribeSnapshots"
+        | "DescribeSnapshotAttribute"
+        | "DescribeImages"
+        | "DescribeImageAttribute"
+        | "DescribeDBSnapshots"
+        | "DescribeDBClusterSnapshots"
+        | "DescribeDBSnapshotAttributes"
+        | "DescribeDBClusterSnapshotAttributes"
         | "DescribeClusterSnapshots" => Enumerate,
         _ => Other,
     }
@@ -173,7 +219,9 @@ fn run_instances_snapshot(request: &Value) -> bool {
 }
 
 fn has_key(v: &Value, key: &str) -> bool {
-    v.as_object().and_then(|o| field(o, key)).is_some_and(|x| !x.is_null())
+    v.as_object()
+        .and_then(|o| field(o, key))
+        .is_some_and(|x| !x.is_null())
 }
 
 /// Facts from request and response that detectors key on.
@@ -189,10 +237,19 @@ fn request_facts(
             let failed = str_at(response, &["ConsoleLogin"]) == Some("Failure");
             push_fact(facts, if failed { "login-failed" } else { "login" });
         }
-        "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" | "PutUserPolicy"
-        | "PutRolePolicy" | "PutGroupPolicy" | "CreateAccessKey" | "CreateLoginProfile"
-        | "UpdateLoginProfile" | "UpdateAssumeRolePolicy" | "CreatePolicyVersion"
-        | "AddUserToGroup" | "SetDefaultPolicyVersion" => push_fact(facts, "privilege-change"),
+        "AttachUserPolicy"
+        | "AttachRolePolicy"
+        | "AttachGroupPolicy"
+        | "PutUserPolicy"
+        | "PutRolePolicy"
+        | "PutGroupPolicy"
+        | "CreateAccessKey"
+        | "CreateLoginProfile"
+        | "UpdateLoginProfile"
+        | "UpdateAssumeRolePolicy"
+        | "CreatePolicyVersion"
+        | "AddUserToGroup"
+        | "SetDefaultPolicyVersion" => push_fact(facts, "privilege-change"),
         "AuthorizeSecurityGroupIngress" => {
             push_fact(facts, "ingress");
             for perm in array_at(request, &["ipPermissions", "items"]) {
@@ -225,7 +282,9 @@ fn request_facts(
         {
             push_fact(facts, "restore-public")
         }
-        "DescribeDBSnapshots" | "DescribeDBClusterSnapshots" | "DescribeSnapshots"
+        "DescribeDBSnapshots"
+        | "DescribeDBClusterSnapshots"
+        | "DescribeSnapshots"
         | "DescribeImages" => {
             if bool_at(request, &["includePublic"]) == Some(true) {
                 push_fact(facts, "include-public");
@@ -243,13 +302,18 @@ fn request_facts(
     }
     // Copies into another region: CopySnapshot names the source region, RDS copies name a
     // source ARN in another region.
-    let source_region = str_at(request, &["sourceRegion"]).map(str::to_string).or_else(|| {
-        ["sourceDBSnapshotIdentifier", "sourceDBClusterSnapshotIdentifier"]
+    let source_region = str_at(request, &["sourceRegion"])
+        .map(str::to_string)
+        .or_else(|| {
+            [
+                "sourceDBSnapshotIdentifier",
+                "sourceDBClusterSnapshotIdentifier",
+            ]
             .iter()
             .find_map(|k| str_at(request, &[k]))
             .filter(|s| s.starts_with("arn:"))
             .and_then(|arn| arn.split(':').nth(3).map(str::to_string))
-    });
+        });
     if let (Some(src), Some(here)) = (source_region, region) {
         if !src.is_empty() && src != *here {
             push_fact(facts, "cross-region");
@@ -275,7 +339,10 @@ fn share_targets(name: &str, request: &Value, out: &mut Vec<ShareTarget>) {
                 Some("remove") => ShareAction::Remove,
                 _ => ShareAction::Add,
             };
-            for item in array_at(request, &["userIds"]).iter().chain(array_at(request, &["userIds", "items"])) {
+            for item in array_at(request, &["userIds"])
+                .iter()
+                .chain(array_at(request, &["userIds", "items"]))
+            {
                 if let Some(id) = item.as_str().or_else(|| str_at(item, &["userId"])) {
                     out.push(target(action, TargetKind::Account, id));
                 }
@@ -285,26 +352,45 @@ fn share_targets(name: &str, request: &Value, out: &mut Vec<ShareTarget>) {
             if str_at(request, &["attributeName"]).is_some_and(|a| a != "restore") {
                 return;
             }
-            for (key, action) in [("valuesToAdd", ShareAction::Add), ("valuesToRemove", ShareAction::Remove)] {
+            for (key, action) in [
+                ("valuesToAdd", ShareAction::Add),
+                ("valuesToRemove", ShareAction::Remove),
+            ] {
                 for value in array_at(request, &[key]) {
                     if let Some(id) = value.as_str() {
-                        let kind = if id == "all" { TargetKind::Public } else { TargetKind::Account };
+                        let kind = if id == "all" {
+                            TargetKind::Public
+                        } else {
+                            TargetKind::Account
+                        };
                         out.push(target(action, kind, id));
                     }
                 }
             }
         }
         "AuthorizeSnapshotAccess" | "RevokeSnapshotAccess" => {
-            let action = if name == "AuthorizeSnapshotAccess" { ShareAction::Add } else { ShareAction::Remove };
+            let action = if name == "AuthorizeSnapshotAccess" {
+                ShareAction::Add
+            } else {
+                ShareAction::Remove
+            };
             if let Some(id) = str_at(request, &["accountWithRestoreAccess"]) {
                 out.push(target(action, TargetKind::Account, id));
             }
         }
         "DisableSnapshotBlockPublicAccess" | "DisableImageBlockPublicAccess" => {
-            out.push(target(ShareAction::Add, TargetKind::Public, "block-public-access-disabled"));
+            out.push(target(
+                ShareAction::Add,
+                TargetKind::Public,
+                "block-public-access-disabled",
+            ));
         }
         "ResetSnapshotAttribute" | "ResetImageAttribute" => {
-            out.push(target(ShareAction::Remove, TargetKind::Account, "all-permissions-reset"));
+            out.push(target(
+                ShareAction::Remove,
+                TargetKind::Account,
+                "all-permissions-reset",
+            ));
         }
         _ => {}
     }
@@ -327,26 +413,35 @@ fn ec2_permission_item(item: &Value, action: ShareAction) -> Option<ShareTarget>
 }
 
 fn target(action: ShareAction, kind: TargetKind, id: &str) -> ShareTarget {
-    ShareTarget { action, kind, id: id.to_string() }
+    ShareTarget {
+        action,
+        kind,
+        id: id.to_string(),
+    }
 }
 
 /// Which request/response keys name which kind of resource. Walking for keys rather than fixed
 /// paths covers the many shapes (sets of items, nested specifications) with one table.
 fn resource_kind(key: &str) -> Option<ResourceKind> {
     Some(match key {
-        "snapshotId" | "sourceSnapshotId" | "snapshotIdentifier" | "instanceSnapshotName"
-        | "diskSnapshotName" | "sourceSnapshotIdentifier" | "targetSnapshotIdentifier" => {
-            ResourceKind::Snapshot
-        }
+        "snapshotId"
+        | "sourceSnapshotId"
+        | "snapshotIdentifier"
+        | "instanceSnapshotName"
+        | "diskSnapshotName"
+        | "sourceSnapshotIdentifier"
+        | "targetSnapshotIdentifier" => ResourceKind::Snapshot,
         "imageId" | "sourceImageId" => ResourceKind::Image,
         "volumeId" => ResourceKind::Volume,
         "instanceId" => ResourceKind::Instance,
-        "dBSnapshotIdentifier" | "sourceDBSnapshotIdentifier" | "targetDBSnapshotIdentifier"
+        "dBSnapshotIdentifier"
+        | "sourceDBSnapshotIdentifier"
+        | "targetDBSnapshotIdentifier"
         | "dBSnapshotArn" => ResourceKind::DbSnapshot,
-        "dBClusterSnapshotIdentifier" | "sourceDBClusterSnapshotIdentifier"
-        | "targetDBClusterSnapshotIdentifier" | "dBClusterSnapshotArn" => {
-            ResourceKind::DbClusterSnapshot
-        }
+        "dBClusterSnapshotIdentifier"
+        | "sourceDBClusterSnapshotIdentifier"
+        | "targetDBClusterSnapshotIdentifier"
+        | "dBClusterSnapshotArn" => ResourceKind::DbClusterSnapshot,
         "dBInstanceIdentifier" => ResourceKind::DbInstance,
         "dBClusterIdentifier" => ResourceKind::DbCluster,
         "groupId" => ResourceKind::SecurityGroup,
@@ -365,11 +460,23 @@ fn collect_resources(v: &Value, out: &mut Vec<Resource>, depth: usize) {
             for (key, value) in map {
                 match (resource_kind(key), value) {
                     (Some(kind), Value::String(id)) => push_resource(out, kind, id),
+                    // RDS export and copy sources are ARNs: the kind is in the ARN.
+                    (None, Value::String(arn))
+                        if key == "sourceArn" || key == "sourceDBSnapshotArn" =>
+                    {
+                        if arn.contains(":cluster-snapshot:") {
+                            push_resource(out, ResourceKind::DbClusterSnapshot, arn)
+                        } else if arn.contains(":snapshot:") {
+                            push_resource(out, ResourceKind::DbSnapshot, arn)
+                        }
+                    }
                     _ => collect_resources(value, out, depth + 1),
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| collect_resources(i, out, depth + 1)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| collect_resources(i, out, depth + 1)),
         _ => {}
     }
 }
@@ -378,9 +485,14 @@ fn collect_resources(v: &Value, out: &mut Vec<Resource>, depth: usize) {
 fn collect_tags(request: &Value, out: &mut Vec<(String, String)>) {
     let specs = array_at(request, &["tagSpecificationSet", "items"]);
     let nested = specs.iter().flat_map(|s| array_at(s, &["tags"]).iter());
-    for tag in nested.chain(array_at(request, &["tags"])).chain(array_at(request, &["tagSet", "items"])) {
+    for tag in nested
+        .chain(array_at(request, &["tags"]))
+        .chain(array_at(request, &["tagSet", "items"]))
+    {
         let key = str_at(tag, &["key"]).or(str_at(tag, &["Key"]));
-        let value = str_at(tag, &["value"]).or(str_at(tag, &["Value"])).unwrap_or("");
+        let value = str_at(tag, &["value"])
+            .or(str_at(tag, &["Value"]))
+            .unwrap_or("");
         if let Some(key) = key {
             out.push((key.to_string(), value.to_string()));
         }

@@ -4,18 +4,27 @@
 
 use super::json::{field, parse_time, path, str_at, str_or_value};
 use super::{Normalized, push_fact, push_resource};
+use serde_json::Value;
 use snaptrail_model::{
     Cloud, Component, Event, Outcome, PrincipalKind, ResourceKind, ShareAction, ShareTarget,
     TargetKind,
 };
-use serde_json::Value;
 
 pub fn looks_like(v: &Value) -> bool {
     let Some(o) = v.as_object() else { return false };
-    ["operationName", "OperationNameValue"].iter().any(|k| field(o, k).is_some())
-        && ["resourceId", "ResourceId", "_ResourceId", "correlationId", "category", "time"]
-            .iter()
-            .any(|k| field(o, k).is_some())
+    ["operationName", "OperationNameValue"]
+        .iter()
+        .any(|k| field(o, k).is_some())
+        && [
+            "resourceId",
+            "ResourceId",
+            "_ResourceId",
+            "correlationId",
+            "category",
+            "time",
+        ]
+        .iter()
+        .any(|k| field(o, k).is_some())
 }
 
 /// Activity Log categories. Everything else that shares the envelope (sign-in, kube-audit,
@@ -34,7 +43,10 @@ const ACTIVITY_CATEGORIES: &[&str] = &[
 pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     if let Some(category) = str_or_value(v, "category").or(str_or_value(v, "CategoryValue")) {
         if !ACTIVITY_CATEGORIES.contains(&category.to_ascii_lowercase().as_str()) {
-            return Ok(Normalized::Skip(format!("azure:{}", category.to_ascii_lowercase())));
+            return Ok(Normalized::Skip(format!(
+                "azure:{}",
+                category.to_ascii_lowercase()
+            )));
         }
     }
     let operation = str_or_value(v, "OperationNameValue")
@@ -58,7 +70,10 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         .or(str_or_value(v, "status"))
         .or(str_or_value(v, "resultType"))
         .unwrap_or("");
-    let failed = matches!(status.to_ascii_lowercase().as_str(), "failed" | "failure" | "canceled");
+    let failed = matches!(
+        status.to_ascii_lowercase().as_str(),
+        "failed" | "failure" | "canceled"
+    );
     let error_code = failed.then(|| {
         str_or_value(v, "subStatus")
             .or(str_at(v, &["properties", "statusCode"]))
@@ -77,7 +92,9 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         time,
         cloud: Cloud::Azure,
         account,
-        region: str_at(v, &["location"]).or(str_at(v, &["ResourceRegion"])).map(str::to_string),
+        region: str_at(v, &["location"])
+            .or(str_at(v, &["ResourceRegion"]))
+            .map(str::to_string),
         principal,
         principal_kind,
         principal_account: None,
@@ -91,7 +108,10 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         component: Component::Other,
         resources: Vec::new(),
         share_targets: Vec::new(),
-        outcome: Outcome { success: !failed, error_code },
+        outcome: Outcome {
+            success: !failed,
+            error_code,
+        },
         request_tags: Vec::new(),
         facts: Vec::new(),
         event_id,
@@ -107,9 +127,14 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         push_resource(&mut ev.resources, kind, resource_id);
     }
     ev.component = classify(&op, resource_id, body.as_ref(), &mut ev);
-    if let Some(tags) = body.as_ref().and_then(|b| path(b, &["tags"])).and_then(Value::as_object) {
+    if let Some(tags) = body
+        .as_ref()
+        .and_then(|b| path(b, &["tags"]))
+        .and_then(Value::as_object)
+    {
         for (k, val) in tags {
-            ev.request_tags.push((k.clone(), val.as_str().unwrap_or_default().to_string()));
+            ev.request_tags
+                .push((k.clone(), val.as_str().unwrap_or_default().to_string()));
         }
     }
     Ok(Normalized::Event(Box::new(ev)))
@@ -118,8 +143,10 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
 fn classify(op: &str, resource_id: &str, body: Option<&Value>, ev: &mut Event) -> Component {
     use Component::*;
     let opens_network = body.is_some_and(|b| {
-        str_at(b, &["properties", "networkAccessPolicy"]).is_some_and(|p| p.eq_ignore_ascii_case("AllowAll"))
-            || str_at(b, &["properties", "publicNetworkAccess"]).is_some_and(|p| p.eq_ignore_ascii_case("Enabled"))
+        str_at(b, &["properties", "networkAccessPolicy"])
+            .is_some_and(|p| p.eq_ignore_ascii_case("AllowAll"))
+            || str_at(b, &["properties", "publicNetworkAccess"])
+                .is_some_and(|p| p.eq_ignore_ascii_case("Enabled"))
     });
     let public = |ev: &mut Event| {
         ev.share_targets.push(ShareTarget {
@@ -156,7 +183,8 @@ fn classify(op: &str, resource_id: &str, body: Option<&Value>, ev: &mut Event) -
             Unshare
         }
         "microsoft.compute/disks/write" => {
-            let source = body.and_then(|b| str_at(b, &["properties", "creationData", "sourceResourceId"]));
+            let source =
+                body.and_then(|b| str_at(b, &["properties", "creationData", "sourceResourceId"]));
             if let Some(src) = source.filter(|s| s.to_ascii_lowercase().contains("/snapshots/")) {
                 push_resource(&mut ev.resources, ResourceKind::Snapshot, src);
                 Restore
@@ -186,7 +214,9 @@ fn classify(op: &str, resource_id: &str, body: Option<&Value>, ev: &mut Event) -
         | "microsoft.compute/images/delete"
         | "microsoft.compute/restorepointcollections/delete"
         | "microsoft.compute/restorepointcollections/restorepoints/delete" => Delete,
-        o if o.starts_with("microsoft.recoveryservices/vaults/") && o.ends_with("/delete") => Delete,
+        o if o.starts_with("microsoft.recoveryservices/vaults/") && o.ends_with("/delete") => {
+            Delete
+        }
         "microsoft.authorization/roleassignments/write"
         | "microsoft.authorization/roledefinitions/write" => {
             push_fact(&mut ev.facts, "privilege-change");
@@ -201,9 +231,15 @@ fn classify(op: &str, resource_id: &str, body: Option<&Value>, ev: &mut Event) -
 fn principal(v: &Value) -> (String, PrincipalKind) {
     let claims = path(v, &["identity", "claims"]).or(path(v, &["claims"]));
     let upn = claims.and_then(|c| {
-        str_at(c, &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"])
-            .or(str_at(c, &["upn"]))
-            .or(str_at(c, &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"]))
+        str_at(
+            c,
+            &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"],
+        )
+        .or(str_at(c, &["upn"]))
+        .or(str_at(
+            c,
+            &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"],
+        ))
     });
     let app = claims.and_then(|c| str_at(c, &["idtyp"])) == Some("app");
     let caller = str_at(v, &["caller"]).or(str_at(v, &["Caller"])).or(upn);

@@ -2,15 +2,16 @@
 
 use super::json::{array_at, field, optional_str, parse_time, path, str_at};
 use super::{Normalized, push_fact, push_resource};
+use serde_json::Value;
 use snaptrail_model::{
     Cloud, Component, Event, Outcome, PrincipalKind, ResourceKind, ShareAction, ShareTarget,
     TargetKind,
 };
-use serde_json::Value;
 
 pub fn looks_like(v: &Value) -> bool {
     let Some(o) = v.as_object() else { return false };
-    field(o, "protoPayload").is_some() || (field(o, "logName").is_some() && field(o, "insertId").is_some())
+    field(o, "protoPayload").is_some()
+        || (field(o, "logName").is_some() && field(o, "insertId").is_some())
 }
 
 /// `v1.compute.snapshots.insert` → `compute.snapshots.insert`; matching is on the suffix.
@@ -26,13 +27,20 @@ pub fn method_suffix(method: &str) -> &str {
 pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let Some(proto) = path(v, &["protoPayload"]) else {
         let log = str_at(v, &["logName"]).unwrap_or("");
-        let kind = log.rsplit("%2F").next().unwrap_or(log).rsplit('/').next().unwrap_or("");
+        let kind = log
+            .rsplit("%2F")
+            .next()
+            .unwrap_or(log)
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
         return Ok(Normalized::Skip(format!("gcp:{kind}")));
     };
     if !proto.is_object() {
         return Err("field `protoPayload` is not an object".into());
     }
-    let method = optional_str(proto, "methodName")?.ok_or("field `protoPayload.methodName` is missing")?;
+    let method =
+        optional_str(proto, "methodName")?.ok_or("field `protoPayload.methodName` is missing")?;
     let op = method_suffix(method);
     let time = parse_time(
         str_at(v, &["timestamp"])
@@ -56,10 +64,14 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         Some(e) if e.ends_with(".gserviceaccount.com") => PrincipalKind::Service,
         Some(_) => PrincipalKind::User,
     };
-    let code = path(proto, &["status", "code"]).and_then(Value::as_i64).unwrap_or(0);
+    let code = path(proto, &["status", "code"])
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let failed = code != 0 || str_at(v, &["severity"]) == Some("ERROR");
     let error_code = failed.then(|| {
-        str_at(proto, &["status", "message"]).map(str::to_string).unwrap_or_else(|| format!("code {code}"))
+        str_at(proto, &["status", "message"])
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("code {code}"))
     });
     let op_id = str_at(v, &["operation", "id"]);
     let is_first_only = path(v, &["operation", "first"]).and_then(Value::as_bool) == Some(true)
@@ -68,7 +80,9 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         .or(str_at(v, &["resource", "labels", "location"]))
         .or(str_at(v, &["resource", "labels", "region"]))
         .or_else(|| {
-            array_at(proto, &["resourceLocation", "currentLocations"]).first().and_then(Value::as_str)
+            array_at(proto, &["resourceLocation", "currentLocations"])
+                .first()
+                .and_then(Value::as_str)
         })
         .map(str::to_string);
     let mut ev = Event {
@@ -81,13 +95,20 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         principal_account: None,
         invoked_by: None,
         source_ip: str_at(proto, &["requestMetadata", "callerIp"]).map(str::to_string),
-        user_agent: str_at(proto, &["requestMetadata", "callerSuppliedUserAgent"]).map(str::to_string),
-        service: str_at(proto, &["serviceName"]).unwrap_or("").trim_end_matches(".googleapis.com").to_string(),
+        user_agent: str_at(proto, &["requestMetadata", "callerSuppliedUserAgent"])
+            .map(str::to_string),
+        service: str_at(proto, &["serviceName"])
+            .unwrap_or("")
+            .trim_end_matches(".googleapis.com")
+            .to_string(),
         operation: method.to_string(),
         component: Component::Other,
         resources: Vec::new(),
         share_targets: Vec::new(),
-        outcome: Outcome { success: !failed, error_code },
+        outcome: Outcome {
+            success: !failed,
+            error_code,
+        },
         request_tags: Vec::new(),
         facts: Vec::new(),
         event_id: str_at(v, &["insertId"]).unwrap_or("").to_string(),
@@ -106,7 +127,8 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     ev.component = classify(op, proto, request, &mut ev);
     if let Some(labels) = path(request, &["labels"]).and_then(Value::as_object) {
         for (k, val) in labels {
-            ev.request_tags.push((k.clone(), val.as_str().unwrap_or_default().to_string()));
+            ev.request_tags
+                .push((k.clone(), val.as_str().unwrap_or_default().to_string()));
         }
     }
     Ok(Normalized::Event(Box::new(ev)))
@@ -121,16 +143,23 @@ fn classify(op: &str, proto: &Value, request: &Value, ev: &mut Event) -> Compone
         }
     }
     match op {
-        "compute.snapshots.insert" | "compute.disks.createSnapshot"
-        | "compute.regionDisks.createSnapshot" | "compute.instantSnapshots.insert"
-        | "compute.images.insert" | "compute.machineImages.insert" | "cloudsql.backupRuns.insert" => {
-            Create
-        }
-        "compute.snapshots.setIamPolicy" | "compute.images.setIamPolicy"
-        | "compute.disks.setIamPolicy" | "compute.machineImages.setIamPolicy" => {
+        "compute.snapshots.insert"
+        | "compute.disks.createSnapshot"
+        | "compute.regionDisks.createSnapshot"
+        | "compute.instantSnapshots.insert"
+        | "compute.images.insert"
+        | "compute.machineImages.insert"
+        | "cloudsql.backupRuns.insert" => Create,
+        "compute.snapshots.setIamPolicy"
+        | "compute.images.setIamPolicy"
+        | "compute.disks.setIamPolicy"
+        | "compute.machineImages.setIamPolicy" => {
             iam_targets(proto, request, &mut ev.share_targets);
             if !ev.share_targets.is_empty()
-                && ev.share_targets.iter().all(|t| t.action == ShareAction::Remove)
+                && ev
+                    .share_targets
+                    .iter()
+                    .all(|t| t.action == ShareAction::Remove)
             {
                 Unshare
             } else {
@@ -172,10 +201,15 @@ fn classify(op: &str, proto: &Value, request: &Value, ev: &mut Event) -> Compone
             }
             Other
         }
-        "compute.snapshots.delete" | "compute.images.delete" | "compute.machineImages.delete"
-        | "compute.instantSnapshots.delete" | "compute.resourcePolicies.delete"
+        "compute.snapshots.delete"
+        | "compute.images.delete"
+        | "compute.machineImages.delete"
+        | "compute.instantSnapshots.delete"
+        | "compute.resourcePolicies.delete"
         | "cloudsql.backupRuns.delete" => Delete,
-        "compute.snapshots.list" | "compute.snapshots.get" | "compute.images.list"
+        "compute.snapshots.list"
+        | "compute.snapshots.get"
+        | "compute.images.list"
         | "compute.machineImages.list" => Enumerate,
         "SetIamPolicy" | "setIamPolicy"
             if str_at(proto, &["serviceName"]) == Some("cloudresourcemanager.googleapis.com") =>
@@ -194,11 +228,14 @@ fn classify(op: &str, proto: &Value, request: &Value, ev: &mut Event) -> Compone
 /// Members granted or removed. `serviceData.policyDelta` (or `metadata.policyDelta`) says what
 /// changed; without it the request's whole policy is read as grants.
 fn iam_targets(proto: &Value, request: &Value, out: &mut Vec<ShareTarget>) {
-    let deltas = [&["serviceData", "policyDelta", "bindingDeltas"][..], &["metadata", "policyDelta", "bindingDeltas"]]
-        .iter()
-        .map(|p| array_at(proto, p))
-        .find(|d| !d.is_empty())
-        .unwrap_or(&[]);
+    let deltas = [
+        &["serviceData", "policyDelta", "bindingDeltas"][..],
+        &["metadata", "policyDelta", "bindingDeltas"],
+    ]
+    .iter()
+    .map(|p| array_at(proto, p))
+    .find(|d| !d.is_empty())
+    .unwrap_or(&[]);
     if !deltas.is_empty() {
         for d in deltas {
             let action = match str_at(d, &["action"]) {
@@ -225,7 +262,11 @@ fn member_target(action: ShareAction, member: &str) -> ShareTarget {
         "allUsers" | "allAuthenticatedUsers" => TargetKind::Public,
         _ => TargetKind::Member,
     };
-    ShareTarget { action, kind, id: member.to_string() }
+    ShareTarget {
+        action,
+        kind,
+        id: member.to_string(),
+    }
 }
 
 fn segment_after(path: &str, key: &str) -> Option<String> {
@@ -242,17 +283,22 @@ fn resource_kind(name: &str) -> Option<ResourceKind> {
     if name.is_empty() {
         return None;
     }
-    Some(if name.contains("/snapshots/") || name.contains("/instantSnapshots/") || name.contains("/backupRuns") {
-        ResourceKind::Snapshot
-    } else if name.contains("/images/") || name.contains("/machineImages/") {
-        ResourceKind::Image
-    } else if name.contains("/disks/") {
-        ResourceKind::Disk
-    } else if name.contains("/instances/") {
-        ResourceKind::Instance
-    } else if name.contains("/firewalls/") {
-        ResourceKind::SecurityGroup
-    } else {
-        ResourceKind::Other
-    })
+    Some(
+        if name.contains("/snapshots/")
+            || name.contains("/instantSnapshots/")
+            || name.contains("/backupRuns")
+        {
+            ResourceKind::Snapshot
+        } else if name.contains("/images/") || name.contains("/machineImages/") {
+            ResourceKind::Image
+        } else if name.contains("/disks/") {
+            ResourceKind::Disk
+        } else if name.contains("/instances/") {
+            ResourceKind::Instance
+        } else if name.contains("/firewalls/") {
+            ResourceKind::SecurityGroup
+        } else {
+            ResourceKind::Other
+        },
+    )
 }

@@ -78,7 +78,10 @@ pub fn array_at<'a>(value: &'a Value, keys: &[&str]) -> &'a [Value] {
 pub fn required_str<'a>(value: &'a Value, key: &str) -> Result<&'a str, String> {
     match value.as_object().and_then(|o| field(o, key)) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(format!("field `{key}` is {}, expected a string", kind(other))),
+        Some(other) => Err(format!(
+            "field `{key}` is {}, expected a string",
+            kind(other)
+        )),
         None => Err(format!("field `{key}` is missing")),
     }
 }
@@ -89,7 +92,10 @@ pub fn optional_str<'a>(value: &'a Value, key: &str) -> Result<Option<&'a str>, 
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(Value::Null) | None => Ok(None),
-        Some(other) => Err(format!("field `{key}` is {}, expected a string", kind(other))),
+        Some(other) => Err(format!(
+            "field `{key}` is {}, expected a string",
+            kind(other)
+        )),
     }
 }
 
@@ -130,7 +136,8 @@ mod tests {
 
     #[test]
     fn tolerant_keys() {
-        let v = json!({"operation_name": {"value": "X"}, "CorrelationId": "c", "calleripaddress": "1"});
+        let v =
+            json!({"operation_name": {"value": "X"}, "CorrelationId": "c", "calleripaddress": "1"});
         assert_eq!(str_or_value(&v, "operationName"), Some("X"));
         assert_eq!(str_at(&v, &["correlationId"]), Some("c"));
         assert_eq!(str_at(&v, &["callerIpAddress"]), Some("1"));

@@ -24,7 +24,10 @@ pub fn push_resource(resources: &mut Vec<Resource>, kind: ResourceKind, id: &str
     if id.is_empty() || resources.iter().any(|r| r.id == id && r.kind == kind) {
         return;
     }
-    resources.push(Resource { kind, id: id.to_string() });
+    resources.push(Resource {
+        kind,
+        id: id.to_string(),
+    });
 }
 
 pub fn push_fact(facts: &mut Vec<String>, fact: impl Into<String>) {
@@ -38,7 +41,13 @@ pub fn push_fact(facts: &mut Vec<String>, fact: impl Into<String>) {
 /// uses `stratus-red-team_<uuid>`.
 pub fn is_attack_tool_agent(agent: &str) -> bool {
     let lower = agent.to_ascii_lowercase();
-    ["pacu", "stratus-red-team", "cloudgoat", "scoutsuite", "prowler"]
-        .iter()
-        .any(|tool| lower.contains(tool))
+    [
+        "pacu",
+        "stratus-red-team",
+        "cloudgoat",
+        "scoutsuite",
+        "prowler",
+    ]
+    .iter()
+    .any(|tool| lower.contains(tool))
 }

@@ -1,0 +1,64 @@
+//! Snapshot consumed by another account: `SharedSnapshotVolumeCreated` /
+//! `SharedSnapshotCopyInitiated` service events in the owner's trail. The strongest sign that a
+//! share was used: the data left.
+
+use super::{EventRule, T_CREATE_SNAPSHOT, T_TRANSFER};
+use crate::config::Config;
+use crate::context::{TargetClass, classify_target};
+use crate::finding::{Finding, describe_resource};
+use serde_json::Value;
+use snaptrail_model::{Component, Event, Severity};
+
+pub struct ConsumedRule;
+
+impl EventRule for ConsumedRule {
+    fn check<'e>(&self, ev: &'e Event, cfg: &Config) -> Vec<Finding<'e>> {
+        if ev.component != Component::Consume {
+            return Vec::new();
+        }
+        let Some(target) = ev.share_targets.first() else {
+            return Vec::new();
+        };
+        let class = classify_target(cfg, ev, target);
+        let external = class == TargetClass::External;
+        let detector = if external {
+            "snapshot.consumed.external"
+        } else {
+            "snapshot.consumed"
+        };
+        let severity = if external {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        let mut f = Finding::new(
+            detector,
+            severity,
+            &[T_TRANSFER, T_CREATE_SNAPSHOT],
+            vec![ev],
+        );
+        let verb = if ev.operation == "SharedSnapshotCopyInitiated" {
+            "copied"
+        } else {
+            "turned into a volume"
+        };
+        f.title = format!("{} {verb} by account {}", describe_resource(ev), target.id);
+        f.point(
+            70,
+            format!(
+                "account {} used a shared snapshot ({})",
+                target.id, ev.operation
+            ),
+        );
+        if external {
+            f.point(25, "that account is outside the organization");
+        }
+        f.tag(class.tag());
+        f.share_targets.push(target.id.clone());
+        f.evidence("consumer_account", Value::String(target.id.clone()));
+        f.evidence("consumer_class", Value::String(class.tag().into()));
+        // The consumer is an AWS account acting through the service: not a benign actor.
+        f.adjust_for_benign = false;
+        vec![f]
+    }
+}

@@ -1,0 +1,331 @@
+//! Triage, answered from the logs: the seed's analyst questions for each alert, whether to
+//! escalate, and the containment commands for its resources.
+
+use crate::config::Config;
+use crate::context::{benign_reason, hours};
+use crate::detectors::caller_summary;
+use crate::finding::short_id;
+use jiff::{SignedDuration, Timestamp};
+use snaptrail_model::{
+    Alert, Cloud, Component, Event, ResourceKind, Severity, Triage, TriageAnswer,
+};
+use std::collections::{BTreeSet, HashMap};
+
+/// What happened before and around an alert, from the events of this run (and, when a baseline
+/// store is attached, from earlier runs).
+pub struct History<'e> {
+    by_principal: HashMap<&'e str, Vec<&'e Event>>,
+    by_account: HashMap<&'e str, Vec<&'e Event>>,
+}
+
+/// Snapshot operations, for "has this principal done this before?".
+fn is_snapshot_op(ev: &Event) -> bool {
+    ev.component != Component::Other && ev.component != Component::Consume
+}
+
+const NEARBY: SignedDuration = SignedDuration::from_hours(24);
+
+impl<'e> History<'e> {
+    pub fn new(events: &'e [Event]) -> History<'e> {
+        let mut by_principal: HashMap<&str, Vec<&Event>> = HashMap::new();
+        let mut by_account: HashMap<&str, Vec<&Event>> = HashMap::new();
+        for ev in events {
+            by_principal
+                .entry(ev.principal.as_str())
+                .or_default()
+                .push(ev);
+            if ev.has_fact("privilege-change") {
+                by_account.entry(ev.account.as_str()).or_default().push(ev);
+            }
+        }
+        History {
+            by_principal,
+            by_account,
+        }
+    }
+
+    fn principal_events(&self, principal: &str) -> &[&'e Event] {
+        self.by_principal
+            .get(principal)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn answer(&self, alert: &mut Alert, cfg: &Config, lead: Option<&Event>) {
+        let ids: BTreeSet<&str> = alert.event_ids.iter().map(String::as_str).collect();
+        let own = self.principal_events(&alert.principal);
+        let before: Vec<&&Event> = own
+            .iter()
+            .filter(|e| {
+                e.time < alert.first_seen && is_snapshot_op(e) && !ids.contains(e.event_id.as_str())
+            })
+            .collect();
+        let mut questions = Vec::new();
+        let familiar = !before.is_empty();
+        questions.push(qa(
+            "Has this principal done snapshot operations before?",
+            match before.first() {
+                Some(first) => format!(
+                    "Yes: {} earlier in this input, first at {}",
+                    before.len(),
+                    first.time
+                ),
+                None => "No: first seen doing snapshot operations in this input".to_string(),
+            },
+        ));
+        if !familiar && alert.detector != caller_summary::DETECTOR {
+            alert.tags.push("first-seen".into());
+            alert.tags.sort();
+            alert.tags.dedup();
+        }
+
+        let around =
+            |e: &&Event| e.time >= alert.first_seen - NEARBY && e.time <= alert.last_seen + NEARBY;
+        let failed_logins = own
+            .iter()
+            .filter(|e| around(e) && e.has_fact("login-failed"))
+            .count();
+        let known_ips: BTreeSet<&str> = own
+            .iter()
+            .filter(|e| e.time < alert.first_seen)
+            .filter_map(|e| e.source_ip.as_deref())
+            .collect();
+        let new_ips: Vec<&str> = alert
+            .source_ips
+            .iter()
+            .map(String::as_str)
+            .filter(|ip| !known_ips.contains(ip))
+            .collect();
+        let ip_answer = if known_ips.is_empty() {
+            "no earlier activity to compare source IPs with".to_string()
+        } else if new_ips.is_empty() {
+            "source IPs seen before".to_string()
+        } else {
+            format!("new source IPs {}", new_ips.join(", "))
+        };
+        questions.push(qa(
+            "Failed logins or new source IPs for this principal around it?",
+            format!("{failed_logins} failed logins within 24h; {ip_answer}"),
+        ));
+
+        let h = hours(cfg, alert.first_seen);
+        let local = alert.first_seen.to_zoned(cfg.timezone.clone());
+        questions.push(qa(
+            "Inside business hours?",
+            format!(
+                "{}: {} {} in {}",
+                if h.off_hours { "No" } else { "Yes" },
+                local.strftime("%a %H:%M"),
+                if h.weekend { "(weekend)" } else { "" },
+                cfg.timezone_name
+            )
+            .replace("  ", " "),
+        ));
+
+        let mut privs: Vec<&Event> = own
+            .iter()
+            .filter(|e| around(e) && e.has_fact("privilege-change"))
+            .copied()
+            .collect();
+        let near_hour = |e: &&&Event| {
+            e.time >= alert.first_seen - SignedDuration::from_hours(1)
+                && e.time <= alert.last_seen + SignedDuration::from_hours(1)
+        };
+        if let Some(acct) = self.by_account.get(alert.account.as_str()) {
+            privs.extend(
+                acct.iter()
+                    .filter(near_hour)
+                    .copied()
+                    .filter(|e| e.principal != alert.principal),
+            );
+        }
+        privs.sort_by_key(|e| e.time);
+        privs.dedup_by_key(|e| e.event_id.as_str());
+        questions.push(qa(
+            "Privilege changes nearby?",
+            if privs.is_empty() {
+                "None seen within 24h by this principal or within 1h in this account".to_string()
+            } else {
+                let list: Vec<String> = privs
+                    .iter()
+                    .take(5)
+                    .map(|e| format!("{} by {} at {}", e.operation, e.principal, e.time))
+                    .collect();
+                format!("Yes: {}", list.join("; "))
+            },
+        ));
+        let benign = lead.and_then(|e| benign_reason(cfg, e));
+        questions.push(qa(
+            "Is the actor a known-benign service or allow-listed principal?",
+            benign
+                .clone()
+                .map(|r| format!("Yes: {r}"))
+                .unwrap_or_else(|| "No".to_string()),
+        ));
+        let compromised = cfg.is_compromised(&alert.principal);
+        if compromised {
+            questions.push(qa(
+                "Is the principal known to be compromised?",
+                "Yes: listed in triage.compromised_principals".into(),
+            ));
+        }
+
+        let serious = alert.severity >= Severity::Medium;
+        let escalate = compromised || (serious && (!familiar || !privs.is_empty() || h.off_hours));
+        alert.triage = Triage {
+            questions,
+            escalate,
+            containment: containment(alert, lead),
+        };
+    }
+}
+
+fn qa(q: &str, a: String) -> TriageAnswer {
+    TriageAnswer {
+        q: q.to_string(),
+        a,
+    }
+}
+
+/// Quote a value for a POSIX shell unless it is plainly safe: log fields are attacker-controlled
+/// and these commands get pasted into terminals.
+pub fn sh(value: &str) -> String {
+    let safe = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:/@=+-,".contains(&b));
+    if safe {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
+fn containment(alert: &Alert, lead: Option<&Event>) -> Vec<String> {
+    let Some(ev) = lead else { return Vec::new() };
+    let mut out = Vec::new();
+    let region = ev
+        .region
+        .as_deref()
+        .map(|r| format!(" --region {}", sh(r)))
+        .unwrap_or_default();
+    let targets: Vec<&str> = alert.share_targets.iter().map(String::as_str).collect();
+    match ev.cloud {
+        Cloud::Aws => {
+            for r in &ev.resources {
+                let id = sh(&r.id);
+                match r.kind {
+                    ResourceKind::Snapshot if r.id.starts_with("snap-") => {
+                        for t in &targets {
+                            let who = if *t == "all" {
+                                "--group-names all".to_string()
+                            } else {
+                                format!("--user-ids {}", sh(t))
+                            };
+                            out.push(format!("aws ec2 modify-snapshot-attribute{region} --snapshot-id {id} --attribute createVolumePermission --operation-type remove {who}"));
+                        }
+                        out.push(format!("aws ec2 describe-snapshot-attribute{region} --snapshot-id {id} --attribute createVolumePermission"));
+                        out.push(format!("aws ec2 describe-volumes{region} --filters Name=snapshot-id,Values={id}"));
+                    }
+                    ResourceKind::Image if r.id.starts_with("ami-") => {
+                        for t in &targets {
+                            let who = if *t == "all" {
+                                "Group=all".to_string()
+                            } else {
+                                format!("UserId={t}")
+                            };
+                            out.push(format!("aws ec2 modify-image-attribute{region} --image-id {id} --launch-permission {}", sh(&format!("Remove=[{{{who}}}]"))));
+                        }
+                        out.push(format!("aws ec2 describe-image-attribute{region} --image-id {id} --attribute launchPermission"));
+                    }
+                    ResourceKind::DbSnapshot => {
+                        for t in &targets {
+                            out.push(format!("aws rds modify-db-snapshot-attribute{region} --db-snapshot-identifier {id} --attribute-name restore --values-to-remove {}", sh(t)));
+                        }
+                        out.push(format!("aws rds describe-db-snapshot-attributes{region} --db-snapshot-identifier {id}"));
+                    }
+                    ResourceKind::DbClusterSnapshot => {
+                        for t in &targets {
+                            out.push(format!("aws rds modify-db-cluster-snapshot-attribute{region} --db-cluster-snapshot-identifier {id} --attribute-name restore --values-to-remove {}", sh(t)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(role) = ev
+                .principal
+                .split(":assumed-role/")
+                .nth(1)
+                .and_then(|r| r.split('/').next())
+            {
+                out.push(format!("aws iam put-role-policy --role-name {} --policy-name snaptrail-deny-snapshot-sharing --policy-document {}", sh(role), sh(DENY_POLICY)));
+            } else if let Some(user) = ev.principal.split(":user/").nth(1) {
+                let name = user.rsplit('/').next().unwrap_or(user);
+                out.push(format!("aws iam put-user-policy --user-name {} --policy-name snaptrail-deny-snapshot-sharing --policy-document {}", sh(name), sh(DENY_POLICY)));
+            }
+        }
+        Cloud::Azure => {
+            for r in &ev.resources {
+                let id = sh(&r.id);
+                let noun = match r.kind {
+                    ResourceKind::Snapshot => "snapshot",
+                    ResourceKind::Disk => "disk",
+                    _ => continue,
+                };
+                if ev.operation.to_ascii_lowercase().contains("getaccess") {
+                    out.push(format!("az {noun} revoke-access --ids {id}"));
+                }
+                if alert.tags.iter().any(|t| t == "public") {
+                    out.push(format!("az {noun} update --ids {id} --network-access-policy DenyAll --public-network-access Disabled"));
+                }
+                out.push(format!("az {noun} show --ids {id}"));
+            }
+            if ev.principal != "unknown" {
+                out.push(format!(
+                    "az role assignment list --all --assignee {}",
+                    sh(&ev.principal)
+                ));
+            }
+        }
+        Cloud::Gcp => {
+            for r in &ev.resources {
+                let noun = match r.kind {
+                    ResourceKind::Snapshot => "snapshots",
+                    ResourceKind::Image => "images",
+                    ResourceKind::Disk => "disks",
+                    _ => continue,
+                };
+                let name = sh(short_id(&r.id));
+                let project = sh(&ev.account);
+                for t in &targets {
+                    out.push(format!("gcloud compute {noun} remove-iam-policy-binding {name} --project {project} --member {} --role ROLE_FROM_POLICY", sh(t)));
+                }
+                out.push(format!(
+                    "gcloud compute {noun} get-iam-policy {name} --project {project}"
+                ));
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+const DENY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["ec2:ModifySnapshotAttribute","ec2:ModifyImageAttribute","rds:ModifyDBSnapshotAttribute","rds:ModifyDBClusterSnapshotAttribute","ec2:CreateSnapshot","ec2:CreateSnapshots"],"Resource":"*"}]}"#;
+
+pub fn within(t: Timestamp, from: Option<Timestamp>, to: Option<Timestamp>) -> bool {
+    from.is_none_or(|f| t >= f) && to.is_none_or(|x| t < x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sh;
+
+    #[test]
+    fn shell_quoting_neutralizes_hostile_ids() {
+        assert_eq!(sh("snap-0123"), "snap-0123");
+        assert_eq!(sh("snap-1; rm -rf ~"), "'snap-1; rm -rf ~'");
+        assert_eq!(sh("a'b"), "'a'\\''b'");
+        assert_eq!(sh("$(id)"), "'$(id)'");
+        assert_eq!(sh(""), "''");
+    }
+}
