@@ -84,7 +84,16 @@ impl<'a> Decoder<'a> {
                     }
                 }
                 Err(e) => {
-                    self.read_error(format!("line {}", line_no + 1), &e);
+                    // A stream that breaks inside its first line (a truncated single-line
+                    // `{"Records":[…` object): salvage the complete records read so far.
+                    self.read_error(
+                        format!("decompressed byte {}", offset + line.len() as u64),
+                        &e,
+                    );
+                    self.out.summary.bytes += line.len() as u64;
+                    if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                        self.document(&line, line_no + 1);
+                    }
                     return;
                 }
             }

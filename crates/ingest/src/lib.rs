@@ -46,6 +46,25 @@ pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
     decoder.out
 }
 
+/// Decode bytes already in memory (compressed or not) as if read from a file called `name`.
+pub fn read_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> FileOutput {
+    let mut decoder = decode::Decoder::new(opts, name);
+    match source::decompress(Box::new(std::io::Cursor::new(bytes))) {
+        Ok((stream, _)) => decoder.read_stream(stream),
+        Err(e) => {
+            decoder.out.summary.unreadable_files += 1;
+            decoder.out.diagnostics.push(Diagnostic {
+                file: name.to_string(),
+                location: String::new(),
+                message: format!("cannot read: {e}"),
+                skipped: false,
+            });
+        }
+    }
+    decoder.out.summary.files += 1;
+    decoder.out
+}
+
 /// Read every input, files in parallel on the current rayon pool; the result does not depend on
 /// the number of threads (outputs are combined in input order, then sorted and collapsed).
 pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {

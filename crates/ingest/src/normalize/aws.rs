@@ -11,13 +11,18 @@ use snaptrail_model::{
 /// Does this object look like a CloudTrail record?
 pub fn looks_like(v: &Value) -> bool {
     let Some(o) = v.as_object() else { return false };
-    o.contains_key("eventName") && (o.contains_key("eventSource") || o.contains_key("eventTime"))
+    field(o, "eventName").is_some()
+        && (field(o, "eventSource").is_some() || field(o, "eventTime").is_some())
 }
 
 pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let name = required_str(v, "eventName")?;
     let source = optional_str(v, "eventSource")?.unwrap_or("");
-    let time = parse_time(required_str(v, "eventTime")?)?;
+    // Panther's data lake keeps `p_event_time` even where a copy trimmed `eventTime`.
+    let time = match (optional_str(v, "eventTime")?, str_at(v, &["p_event_time"])) {
+        (Some(t), _) | (None, Some(t)) => parse_time(t)?,
+        (None, None) => return Err("field `eventTime` is missing".into()),
+    };
     let event_id = optional_str(v, "eventID")?
         .or(optional_str(v, "requestID")?)
         .unwrap_or("")

@@ -53,10 +53,16 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         .or(str_or_value(v, "operationName"))
         .ok_or("field `operationName` is not a string or {value}")?;
     let op = operation.to_ascii_lowercase();
-    let time_text = ["time", "eventTimestamp", "TimeGenerated", "timeStamp"]
-        .iter()
-        .find_map(|k| str_at(v, &[k]))
-        .ok_or("no `time` / `eventTimestamp` / `TimeGenerated` field")?;
+    let time_text = [
+        "time",
+        "eventTimestamp",
+        "TimeGenerated",
+        "timeStamp",
+        "p_event_time",
+    ]
+    .iter()
+    .find_map(|k| str_at(v, &[k]))
+    .ok_or("no `time` / `eventTimestamp` / `TimeGenerated` field")?;
     let time = parse_time(time_text)?;
     let resource_id = ["resourceId", "ResourceId", "_ResourceId"]
         .iter()

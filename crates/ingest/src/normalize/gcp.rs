@@ -45,6 +45,12 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let time = parse_time(
         str_at(v, &["timestamp"])
             .or(str_at(v, &["receiveTimestamp"]))
+            .or(str_at(v, &["p_event_time"]))
+            // The request's own time, present even in entries trimmed of `timestamp`.
+            .or(str_at(
+                proto,
+                &["requestMetadata", "requestAttributes", "time"],
+            ))
             .ok_or("no `timestamp` field")?,
     )?;
     let resource_name = str_at(proto, &["resourceName"]).unwrap_or("");

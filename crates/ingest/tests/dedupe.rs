@@ -1,0 +1,80 @@
+//! One operation, one event.
+
+mod common;
+use common::*;
+use serde_json::json;
+use snaptrail_model::Component;
+
+#[test]
+fn cloudtrail_duplicates_across_files_collapse() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = json!({"eventTime": "2026-01-01T00:00:00Z", "eventSource": "ec2.amazonaws.com", "eventName": "CreateSnapshot",
+                     "eventID": "dup-1", "recipientAccountId": "1", "requestParameters": {"volumeId": "vol-1"}});
+    // Overlapping exports deliver the same record twice.
+    std::fs::write(
+        dir.path().join("a.json"),
+        json!({"Records": [rec]}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.json"),
+        json!({"Records": [rec]}).to_string(),
+    )
+    .unwrap();
+    let batch = ingest(&[dir.path().to_path_buf()], RELEVANT);
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.summary.merged, 1);
+}
+
+fn azure_row(status: &str, t: &str, id: &str) -> serde_json::Value {
+    json!({"time": t, "resourceId": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/snapshots/x",
+           "operationName": "MICROSOFT.COMPUTE/SNAPSHOTS/WRITE", "category": "Administrative", "resultType": status,
+           "correlationId": "corr-1", "eventDataId": id, "caller": "a@example.com", "callerIpAddress": "1.1.1.1"})
+}
+
+#[test]
+fn azure_start_accepted_success_is_one_operation_with_the_final_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = json!({"records": [azure_row("Start", "2026-01-01T00:00:00Z", "e1"), azure_row("Accepted", "2026-01-01T00:00:01Z", "e2"),
+                                  azure_row("Success", "2026-01-01T00:00:05Z", "e3")]});
+    std::fs::write(dir.path().join("a.json"), rows.to_string()).unwrap();
+    let failed = json!({"records": [azure_row("Start", "2026-01-02T00:00:00Z", "f1"), azure_row("Failure", "2026-01-02T00:00:09Z", "f2")]});
+    std::fs::write(
+        dir.path().join("b.json"),
+        failed.to_string().replace("corr-1", "corr-2"),
+    )
+    .unwrap();
+    let batch = ingest(&[dir.path().to_path_buf()], RELEVANT);
+    assert_eq!(batch.events.len(), 2, "{:#?}", batch.events);
+    let ok = &batch.events[0];
+    assert_eq!(ok.component, Component::Create);
+    assert!(ok.outcome.success);
+    assert_eq!(ok.event_id, "e1");
+    assert_eq!(ok.merged_ids, vec!["e2", "e3"]);
+    assert!(
+        !batch.events[1].outcome.success,
+        "the final Failure row decides"
+    );
+    assert_eq!(batch.summary.merged, 3);
+}
+
+#[test]
+fn gcp_first_and_last_entries_are_one_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = |insert: &str, t: &str, first: bool| {
+        json!({"insertId": insert, "timestamp": t, "logName": "projects/p/logs/cloudaudit.googleapis.com%2Factivity",
+               "resource": {"labels": {"project_id": "p"}},
+               "operation": {"id": "op-1", "producer": "compute.googleapis.com", "first": first, "last": !first},
+               "protoPayload": {"methodName": "v1.compute.snapshots.insert", "resourceName": "projects/p/global/snapshots/s",
+                                "authenticationInfo": {"principalEmail": "a@example.com"}}})
+    };
+    let text = format!(
+        "{}\n{}\n",
+        entry("i1", "2026-01-01T00:00:00Z", true),
+        entry("i2", "2026-01-01T00:00:30Z", false)
+    );
+    std::fs::write(dir.path().join("g.jsonl"), text).unwrap();
+    let batch = ingest(&[dir.path().to_path_buf()], RELEVANT);
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.events[0].merged_ids, vec!["i2"]);
+}
