@@ -32,7 +32,8 @@ pub struct InputArgs {
     /// Worker threads for decoding (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Any bad input makes the run fail with exit status 2.
+    /// Any bad input makes the run fail with exit status 2. Validates every record (turns the
+    /// prefilter off), so nothing malformed goes unnoticed.
     #[arg(long)]
     pub strict: bool,
     /// Parse every record, even those the byte prefilter would skip (slower; for checking).

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 pub fn run(args: EventsArgs) -> Result<ExitCode, String> {
     let opts = Options {
-        prefilter: args.only_relevant && !args.input.no_prefilter,
+        prefilter: args.only_relevant && !args.input.no_prefilter && !args.input.strict,
         only_relevant: args.only_relevant,
     };
     let batch = report::ingest(&args.input, opts)?;

@@ -41,7 +41,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let from = parse_time("--from", args.from.as_deref())?;
     let to = parse_time("--to", args.to.as_deref())?;
     let opts = Options {
-        prefilter: !args.input.no_prefilter,
+        prefilter: !args.input.no_prefilter && !args.input.strict,
         only_relevant: true,
     };
     let mut batch = report::ingest(&args.input, opts)?;

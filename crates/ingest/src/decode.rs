@@ -118,7 +118,11 @@ impl<'a> Decoder<'a> {
                 self.read_error(format!("decompressed byte {at}"), &e);
             }
             self.out.summary.bytes += buf.len() as u64;
-            self.document(&buf, line_no);
+            if self.is_json_lines_with_bad_first_line(&buf) {
+                self.lines_of(&buf, line_no);
+            } else {
+                self.document(&buf, line_no);
+            }
             return;
         }
         self.out.summary.bytes += line.len() as u64;
@@ -139,6 +143,30 @@ impl<'a> Decoder<'a> {
                     self.read_error(format!("line {}", line_no + 1), &e);
                     break;
                 }
+            }
+        }
+    }
+
+    /// A file that is not one valid document but whose later lines are complete JSON objects is
+    /// JSON lines with a broken line at the top, not one broken document.
+    fn is_json_lines_with_bad_first_line(&self, buf: &[u8]) -> bool {
+        let start = skip_ws(buf, 0);
+        if envelope_array(buf, start).is_some() || buf.get(start) == Some(&b'[') {
+            return false;
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(buf).is_ok() {
+            return false;
+        }
+        buf.split(|&b| b == b'\n').skip(1).any(|line| {
+            let t = skip_ws(line, 0);
+            line.get(t) == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+        })
+    }
+
+    fn lines_of(&mut self, buf: &[u8], first_line: usize) {
+        for (i, line) in buf.split(|&b| b == b'\n').enumerate() {
+            if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                self.document(line, first_line + i);
             }
         }
     }

@@ -41,8 +41,8 @@ pub fn json_html_safe(json: &str) -> String {
             '<' => out.push_str("\\u003c"),
             '>' => out.push_str("\\u003e"),
             '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if is_bidi_control(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             _ => out.push(c),
         }
     }

@@ -10,6 +10,8 @@ pub mod enumeration_burst;
 pub mod episodes;
 pub mod export;
 pub mod failed;
+pub mod outside_creator;
+pub mod restore_public;
 pub mod share;
 
 use crate::config::Config;
@@ -30,6 +32,8 @@ pub fn event_rules() -> Vec<Box<dyn EventRule>> {
         Box::new(share::ShareRule),
         Box::new(consumed::ConsumedRule),
         Box::new(failed::FailedRule),
+        Box::new(restore_public::RestorePublicRule),
+        Box::new(outside_creator::OutsideCreatorRule),
     ]
 }
 
