@@ -183,4 +183,29 @@ with open("gcp/public-and-foreign.jsonl", "w") as f:
             request={"policy": {"bindings": [{"role": "roles/compute.imageUser", "members": ["user:dev@example.com"]}]}}),
     ]:
         f.write(json.dumps(e) + "\n")
+# --- Added later (appended so earlier ids stay stable) -----------------------------------
+MALLORY = f"arn:aws:iam::{OWN}:user/mallory"
+write("aws/deletion-burst.json", [
+    *[ct("DeleteSnapshot", f"2026-01-18T03:0{i}:30Z", arn=MALLORY, req={"snapshotId": f"snap-00000000000004{i:02d}"}, resp={"_return": True}, ip="192.0.2.200")
+      for i in range(6)],
+    ct("DeleteRecoveryPoint", "2026-01-18T03:07:00Z", arn=MALLORY, source="backup.amazonaws.com", ip="192.0.2.200",
+       req={"backupVaultName": "prod-vault", "recoveryPointArn": f"arn:aws:ec2:eu-west-1::snapshot/snap-0000000000000500"}),
+    ct("DeleteBackupVault", "2026-01-18T03:09:00Z", arn=MALLORY, source="backup.amazonaws.com", ip="192.0.2.200",
+       req={"backupVaultName": "prod-vault"}),
+])
+write("aws/rds-restore-public.json", [
+    ct("RestoreDBInstanceFromDBSnapshot", "2026-01-19T21:00:00Z", arn=OPS, source="rds.amazonaws.com",
+       req={"dBInstanceIdentifier": "restored-billing", "dBSnapshotIdentifier": "billing-prod-2026-01-13", "publiclyAccessible": True},
+       resp={"dBInstanceIdentifier": "restored-billing", "publiclyAccessible": True, "dBInstanceStatus": "creating"}),
+])
+disk = f"/subscriptions/{az_sub}/resourceGroups/prod-rg/providers/Microsoft.Compute/disks/sql01-data"
+sas_corr = "5a5a5a5a-1111-4222-8333-444455556666"
+os.makedirs("azure", exist_ok=True)
+with open("azure/sas-export.json", "w") as f:
+    json.dump({"records": [
+        az("MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION", "2026-01-20T02:00:00.0000000Z", "Start", disk, sas_corr),
+        az("MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION", "2026-01-20T02:00:01.0000000Z", "Accepted", disk, sas_corr),
+        az("MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION", "2026-01-20T02:00:20.0000000Z", "Success", disk, sas_corr),
+        az("MICROSOFT.COMPUTE/DISKS/ENDGETACCESS/ACTION", "2026-01-20T04:00:00.0000000Z", "Success", disk, "5a5a5a5a-2222-4222-8333-444455556666"),
+    ]}, f, indent=1)
 print("wrote fixtures")

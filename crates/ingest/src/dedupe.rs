@@ -22,11 +22,9 @@ pub fn collapse(events: &mut Vec<Event>) -> u64 {
             ev.time.as_millisecond(),
             ev.operation.clone(),
         );
-        if !ev.event_id.is_empty() {
-            if by_id.contains_key(&id_key) {
-                merged += 1;
-                continue;
-            }
+        if !ev.event_id.is_empty() && by_id.contains_key(&id_key) {
+            merged += 1;
+            continue;
         }
         if let Some(op) = &ev.op_key {
             let op_key = (ev.cloud, ev.account.clone(), op.clone());

@@ -24,11 +24,11 @@ impl<'e, K: Ord + Clone> Episodes<'e, K> {
     /// Add an event (events arrive in time order per key).
     pub fn push(&mut self, key: K, ev: &'e Event) {
         let entry = self.open.entry(key.clone()).or_default();
-        if let Some(last) = entry.last() {
-            if ev.time.duration_since(last.time) > self.gap {
-                let done = std::mem::take(entry);
-                self.closed.push((key, done));
-            }
+        if let Some(last) = entry.last()
+            && ev.time.duration_since(last.time) > self.gap
+        {
+            let done = std::mem::take(entry);
+            self.closed.push((key, done));
         }
         entry.push(ev);
     }

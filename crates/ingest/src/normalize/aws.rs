@@ -319,10 +319,11 @@ fn request_facts(
             .filter(|s| s.starts_with("arn:"))
             .and_then(|arn| arn.split(':').nth(3).map(str::to_string))
         });
-    if let (Some(src), Some(here)) = (source_region, region) {
-        if !src.is_empty() && src != *here {
-            push_fact(facts, "cross-region");
-        }
+    if let (Some(src), Some(here)) = (source_region, region)
+        && !src.is_empty()
+        && src != *here
+    {
+        push_fact(facts, "cross-region");
     }
 }
 

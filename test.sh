@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: format, lints, every crate's tests. `.ci/run` calls this.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -d ../shared/corpus ]; then
+  echo "test.sh: ../shared/corpus (the shared log corpus) must sit beside this checkout" >&2
+  exit 2
+fi
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
