@@ -70,10 +70,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     let mut out = BufWriter::new(stdout.lock());
     let written =
         snaptrail_output::write(format, &alerts, &mut out, terminal).and_then(|_| out.flush());
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(format!("writing results: {e}"));
-        }
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(format!("writing results: {e}"));
     }
     report::print_summary(&batch, report::started(), Some(alerts.len()));
     Ok(if alerts.is_empty() {

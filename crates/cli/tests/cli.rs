@@ -11,13 +11,36 @@ fn exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let quiet = dir.path().join("quiet.jsonl");
     std::fs::write(&quiet, r#"{"eventName":"DescribeInstances","eventSource":"ec2.amazonaws.com","eventTime":"2026-01-01T00:00:00Z"}"#).unwrap();
-    snaptrail().args(["hunt", "--format", "jsonl"]).arg(&quiet).assert().code(0).stdout("");
+    snaptrail()
+        .args(["hunt", "--format", "jsonl"])
+        .arg(&quiet)
+        .assert()
+        .code(0)
+        .stdout("");
     // 1: ran and found alerts.
-    snaptrail().args(["hunt", "--format", "jsonl"]).arg(data("aws/share-public.json.gz")).assert().code(1);
+    snaptrail()
+        .args(["hunt", "--format", "jsonl"])
+        .arg(data("aws/share-public.json.gz"))
+        .assert()
+        .code(1);
     // 2: could not run.
-    snaptrail().args(["hunt", "--format", "yaml"]).arg(&quiet).assert().code(2);
-    snaptrail().args(["hunt", "--min-severity", "urgent"]).arg(&quiet).assert().code(2).stderr(predicate::str::contains("urgent"));
-    snaptrail().args(["hunt", "--from", "yesterday"]).arg(&quiet).assert().code(2).stderr(predicate::str::contains("--from"));
+    snaptrail()
+        .args(["hunt", "--format", "yaml"])
+        .arg(&quiet)
+        .assert()
+        .code(2);
+    snaptrail()
+        .args(["hunt", "--min-severity", "urgent"])
+        .arg(&quiet)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("urgent"));
+    snaptrail()
+        .args(["hunt", "--from", "yesterday"])
+        .arg(&quiet)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--from"));
     let bad_cfg = dir.path().join("bad.toml");
     std::fs::write(&bad_cfg, "[thresholds]\nbulk_snapshot = 3\n").unwrap();
     snaptrail()
@@ -26,26 +49,54 @@ fn exit_codes() {
         .arg(&quiet)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("bulk_snapshot").and(predicate::str::contains("bad.toml")));
+        .stderr(
+            predicate::str::contains("bulk_snapshot").and(predicate::str::contains("bad.toml")),
+        );
 }
 
 #[test]
 fn bad_input_is_reported_and_the_rest_still_hunted_unless_strict() {
     let dir = tempfile::tempdir().unwrap();
     let mixed = dir.path().join("mixed.jsonl");
-    let good = std::fs::read_to_string(root().join(data("seed/2-cross-account-share.json"))).unwrap();
-    std::fs::write(&mixed, format!("{{\"eventName\": \"CreateSnapshot\" broken\n{good}\n")).unwrap();
-    let out = snaptrail().args(["hunt", "--format", "jsonl"]).arg(&mixed).output().unwrap();
+    let good =
+        std::fs::read_to_string(root().join(data("seed/2-cross-account-share.json"))).unwrap();
+    std::fs::write(
+        &mixed,
+        format!("{{\"eventName\": \"CreateSnapshot\" broken\n{good}\n"),
+    )
+    .unwrap();
+    let out = snaptrail()
+        .args(["hunt", "--format", "jsonl"])
+        .arg(&mixed)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("mixed.jsonl: line 1: malformed JSON"), "{stderr}");
+    assert!(
+        stderr.contains("mixed.jsonl: line 1: malformed JSON"),
+        "{stderr}"
+    );
     assert!(stderr.contains("1 bad records"), "{stderr}");
-    snaptrail().args(["hunt", "--strict", "--format", "jsonl"]).arg(&mixed).assert().code(2).stdout("");
+    snaptrail()
+        .args(["hunt", "--strict", "--format", "jsonl"])
+        .arg(&mixed)
+        .assert()
+        .code(2)
+        .stdout("");
     // --strict validates every record, even those the prefilter would skip unparsed.
     let irrelevant = dir.path().join("irrelevant.jsonl");
     std::fs::write(&irrelevant, format!("{{broken\n{good}\n")).unwrap();
-    snaptrail().args(["hunt", "--format", "jsonl"]).arg(&irrelevant).assert().code(1).stderr(predicate::str::contains("1 prefiltered"));
-    snaptrail().args(["hunt", "--strict", "--format", "jsonl"]).arg(&irrelevant).assert().code(2);
+    snaptrail()
+        .args(["hunt", "--format", "jsonl"])
+        .arg(&irrelevant)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("1 prefiltered"));
+    snaptrail()
+        .args(["hunt", "--strict", "--format", "jsonl"])
+        .arg(&irrelevant)
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -64,10 +115,26 @@ fn severity_and_time_filters() {
     let (_, all, _) = hunt(&[data("aws")], &[]);
     let (_, high, _) = hunt(&[data("aws")], &["--min-severity", "high"]);
     assert!(high.len() < all.len());
-    assert!(high.iter().all(|a| a["severity"] == "high" || a["severity"] == "critical"));
-    let (_, window, _) = hunt(&[data("aws")], &["--from", "2026-01-17T00:00:00Z", "--to", "2026-01-18T00:00:00Z"]);
+    assert!(
+        high.iter()
+            .all(|a| a["severity"] == "high" || a["severity"] == "critical")
+    );
+    let (_, window, _) = hunt(
+        &[data("aws")],
+        &[
+            "--from",
+            "2026-01-17T00:00:00Z",
+            "--to",
+            "2026-01-18T00:00:00Z",
+        ],
+    );
     assert!(!window.is_empty());
-    assert!(window.iter().all(|a| a["first_seen"].as_str().unwrap().starts_with("2026-01-17")), "{window:#?}");
+    assert!(
+        window
+            .iter()
+            .all(|a| a["first_seen"].as_str().unwrap().starts_with("2026-01-17")),
+        "{window:#?}"
+    );
 }
 
 fn hostile_log(dir: &std::path::Path) -> std::path::PathBuf {
@@ -88,18 +155,31 @@ fn log_text_cannot_attack_any_output_format() {
     let dir = tempfile::tempdir().unwrap();
     let log = hostile_log(dir.path());
     for format in ["table", "jsonl", "json", "csv", "ocsf"] {
-        let out = snaptrail().args(["hunt", "--format", format]).arg(&log).output().unwrap();
+        let out = snaptrail()
+            .args(["hunt", "--format", format])
+            .arg(&log)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{format}");
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'), "{format}: raw control characters");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+            "{format}: raw control characters"
+        );
         if format != "table" && format != "csv" {
-            assert!(!text.contains('<') && !text.contains('>'), "{format}: raw HTML");
+            assert!(
+                !text.contains('<') && !text.contains('>'),
+                "{format}: raw HTML"
+            );
         }
         if format == "csv" {
             for line in text.lines().skip(1) {
                 for cell in line.split(',') {
                     let cell = cell.trim_start_matches('"');
-                    assert!(!cell.starts_with(['=', '+', '-', '@']), "csv formula cell {cell}");
+                    assert!(
+                        !cell.starts_with(['=', '+', '-', '@']),
+                        "csv formula cell {cell}"
+                    );
                 }
             }
         }
@@ -109,14 +189,34 @@ fn log_text_cannot_attack_any_output_format() {
         }
     }
     // Decoded JSON keeps the original value: neutralizing is an encoding, not a loss.
-    let out = snaptrail().args(["hunt", "--format", "jsonl"]).arg(&log).output().unwrap();
-    let alert: serde_json::Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().next().unwrap()).unwrap();
-    assert!(alert["user_agents"][0].as_str().unwrap().contains("<script>"));
+    let out = snaptrail()
+        .args(["hunt", "--format", "jsonl"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let alert: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        alert["user_agents"][0]
+            .as_str()
+            .unwrap()
+            .contains("<script>")
+    );
 }
 
 #[test]
 fn ocsf_is_a_detection_finding() {
-    let out = snaptrail().args(["hunt", "--format", "ocsf"]).arg(data("aws/share-public.json.gz")).output().unwrap();
+    let out = snaptrail()
+        .args(["hunt", "--format", "ocsf"])
+        .arg(data("aws/share-public.json.gz"))
+        .output()
+        .unwrap();
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let f: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(f["class_uid"], 2004);
@@ -129,10 +229,18 @@ fn ocsf_is_a_detection_finding() {
 
 #[test]
 fn json_is_one_array_and_csv_has_a_header() {
-    let out = snaptrail().args(["hunt", "--format", "json"]).arg(data("aws/share-public.json.gz")).output().unwrap();
+    let out = snaptrail()
+        .args(["hunt", "--format", "json"])
+        .arg(data("aws/share-public.json.gz"))
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.as_array().unwrap().len() >= 2);
-    let out = snaptrail().args(["hunt", "--format", "csv"]).arg(data("aws/share-public.json.gz")).output().unwrap();
+    let out = snaptrail()
+        .args(["hunt", "--format", "csv"])
+        .arg(data("aws/share-public.json.gz"))
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("id,detector,severity,score,title"));
 }
@@ -146,7 +254,19 @@ fn table_shows_seed_columns_and_triage() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for col in ["FirstEvent", "LastEvent", "Cloud", "Caller", "Snapshots", "ExtShares", "OffHours", "SrcIPs", "Operations", "Resources", "Score"] {
+    for col in [
+        "FirstEvent",
+        "LastEvent",
+        "Cloud",
+        "Caller",
+        "Snapshots",
+        "ExtShares",
+        "OffHours",
+        "SrcIPs",
+        "Operations",
+        "Resources",
+        "Score",
+    ] {
         assert!(text.contains(col), "missing column {col}");
     }
     assert!(text.contains("? Inside business hours?"));
@@ -157,17 +277,41 @@ fn table_shows_seed_columns_and_triage() {
 fn config_init_writes_a_config_that_check_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("snaptrail.toml");
-    snaptrail().args(["config", "init"]).arg(&path).assert().success();
-    snaptrail().args(["config", "check"]).arg(&path).assert().success().stdout(predicate::str::contains("Europe/Berlin"));
+    snaptrail()
+        .args(["config", "init"])
+        .arg(&path)
+        .assert()
+        .success();
+    snaptrail()
+        .args(["config", "check"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Europe/Berlin"));
     // Refuses to overwrite.
-    snaptrail().args(["config", "init"]).arg(&path).assert().code(2);
+    snaptrail()
+        .args(["config", "init"])
+        .arg(&path)
+        .assert()
+        .code(2);
 }
 
 #[test]
 fn summary_goes_to_stderr_and_results_to_stdout() {
-    let out = snaptrail().args(["events", "--only-relevant"]).arg(data("seed")).output().unwrap();
+    let out = snaptrail()
+        .args(["events", "--only-relevant"])
+        .arg(data("seed"))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    assert!(
+        stdout
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("4 files") && stderr.contains("events"), "{stderr}");
+    assert!(
+        stderr.contains("4 files") && stderr.contains("events"),
+        "{stderr}"
+    );
 }

@@ -11,7 +11,12 @@ fn public_share_from_gzipped_cloudtrail_object_is_critical_with_containment() {
     assert_eq!(a["severity"], "critical");
     assert_eq!(a["share_targets"], serde_json::json!(["all"]));
     assert!(has_tag(a, "public") && has_tag(a, "off-hours") && has_tag(a, "weekend"));
-    let containment: Vec<&str> = a["triage"]["containment"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let containment: Vec<&str> = a["triage"]["containment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
     assert!(containment.contains(
         &"aws ec2 modify-snapshot-attribute --region eu-west-1 --snapshot-id snap-0000000000000aaaa --attribute createVolumePermission --operation-type remove --group-names all"
     ), "{containment:?}");
@@ -37,9 +42,19 @@ fn consumed_by_an_external_account_is_critical_and_by_the_trusted_one_high() {
 fn exports_group_block_reads_and_report_failures() {
     let (_, alerts, _) = hunt(&[data("aws/exports.json")], &[]);
     let exports = by_detector(&alerts, "snapshot.export");
-    assert_eq!(exports.len(), 2, "one RDS export, one EBS direct-read group");
-    let direct = exports.iter().find(|a| a["evidence"]["family"] == "ebs-direct-read").unwrap();
-    assert_eq!(direct["count"], 4, "ListSnapshotBlocks and three GetSnapshotBlock in one alert");
+    assert_eq!(
+        exports.len(),
+        2,
+        "one RDS export, one EBS direct-read group"
+    );
+    let direct = exports
+        .iter()
+        .find(|a| a["evidence"]["family"] == "ebs-direct-read")
+        .unwrap();
+    assert_eq!(
+        direct["count"], 4,
+        "ListSnapshotBlocks and three GetSnapshotBlock in one alert"
+    );
     let failed = by_detector(&alerts, "snapshot.export.failed");
     assert_eq!(failed.len(), 1);
     assert!(has_tag(failed[0], "failed"));
@@ -49,13 +64,33 @@ fn exports_group_block_reads_and_report_failures() {
 fn benign_actors_and_change_tickets_lower_severity_but_never_hide() {
     let (_, alerts, _) = hunt(&[data("aws/bulk-and-benign.json")], &[]);
     let summaries = by_detector(&alerts, "snapshot.caller_summary");
-    let backup = summaries.iter().find(|a| a["principal"].as_str().unwrap().contains("AWSServiceRoleForBackup")).unwrap();
+    let backup = summaries
+        .iter()
+        .find(|a| {
+            a["principal"]
+                .as_str()
+                .unwrap()
+                .contains("AWSServiceRoleForBackup")
+        })
+        .unwrap();
     assert!(has_tag(backup, "service-principal"));
-    assert_eq!(backup["evidence"]["seed_score"], 3, "8 off-hours snapshots: the seed's score stands");
-    assert_eq!(backup["severity"], "low", "high lowered two steps for AWS Backup");
-    let ticket = summaries.iter().find(|a| a["principal"].as_str().unwrap().ends_with("user/alice")).unwrap();
+    assert_eq!(
+        backup["evidence"]["seed_score"], 3,
+        "8 off-hours snapshots: the seed's score stands"
+    );
+    assert_eq!(
+        backup["severity"], "low",
+        "high lowered two steps for AWS Backup"
+    );
+    let ticket = summaries
+        .iter()
+        .find(|a| a["principal"].as_str().unwrap().ends_with("user/alice"))
+        .unwrap();
     assert!(has_tag(ticket, "change-ticket"));
-    assert_eq!(ticket["severity"], "low", "medium (6 > 5) lowered one step for ChangeTicket=CHG-4711");
+    assert_eq!(
+        ticket["severity"], "low",
+        "medium (6 > 5) lowered one step for ChangeTicket=CHG-4711"
+    );
 }
 
 #[test]
@@ -77,7 +112,10 @@ fn deletion_burst_and_safety_net_removal() {
     let (_, alerts, _) = hunt(&[file], &[]);
     let bursts = by_detector(&alerts, "snapshot.delete.burst");
     assert_eq!(bursts.len(), 2, "{alerts:#?}");
-    assert_eq!(bursts[0]["severity"], "critical", "deleting the vault removes the safety net");
+    assert_eq!(
+        bursts[0]["severity"], "critical",
+        "deleting the vault removes the safety net"
+    );
     assert_eq!(bursts[1]["count"], 6);
     assert_eq!(bursts[1]["severity"], "high");
 }

@@ -123,15 +123,17 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
-        let mut cfg = Config::default();
-        cfg.accounts = raw.organization.accounts;
-        cfg.domains = raw
-            .organization
-            .domains
-            .iter()
-            .map(|d| d.to_ascii_lowercase())
-            .collect();
-        cfg.trusted_share_targets = raw.organization.trusted_share_targets;
+        let mut cfg = Config {
+            accounts: raw.organization.accounts,
+            domains: raw
+                .organization
+                .domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
+            trusted_share_targets: raw.organization.trusted_share_targets,
+            ..Config::default()
+        };
         if let Some(tz) = raw.business_hours.timezone {
             cfg.timezone = TimeZone::get(&tz).map_err(|_| {
                 format!("key `business_hours.timezone`: unknown IANA time zone {tz:?}")

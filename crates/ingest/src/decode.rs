@@ -159,7 +159,8 @@ impl<'a> Decoder<'a> {
         }
         buf.split(|&b| b == b'\n').skip(1).any(|line| {
             let t = skip_ws(line, 0);
-            line.get(t) == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+            line.get(t) == Some(&b'{')
+                && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
         })
     }
 

@@ -6,7 +6,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// A fixture path relative to the workspace root, where the binary runs: output that quotes
@@ -24,30 +27,61 @@ pub fn snaptrail() -> Command {
 /// Hunt with the fixtures' config; returns (exit code, alerts, stderr).
 pub fn hunt(paths: &[PathBuf], extra: &[&str]) -> (i32, Vec<Value>, String) {
     let mut cmd = snaptrail();
-    cmd.arg("hunt").arg("--config").arg(data("snaptrail.toml")).arg("--format").arg("jsonl").args(extra).args(paths);
+    cmd.arg("hunt")
+        .arg("--config")
+        .arg(data("snaptrail.toml"))
+        .arg("--format")
+        .arg("jsonl")
+        .args(extra)
+        .args(paths);
     let out = cmd.output().unwrap();
     let alerts = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
         .collect();
-    (out.status.code().unwrap_or(-1), alerts, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        alerts,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn by_detector<'a>(alerts: &'a [Value], detector: &str) -> Vec<&'a Value> {
-    alerts.iter().filter(|a| a["detector"] == detector).collect()
+    alerts
+        .iter()
+        .filter(|a| a["detector"] == detector)
+        .collect()
 }
 
 /// Every source event id in a CloudTrail/Azure fixture file.
 pub fn fixture_ids(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
-    let records = v.get("Records").or(v.get("records")).and_then(Value::as_array).cloned().unwrap_or_default();
-    records.iter().filter_map(|r| r.get("eventID").or(r.get("eventDataId")).and_then(Value::as_str).map(str::to_string)).collect()
+    let records = v
+        .get("Records")
+        .or(v.get("records"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    records
+        .iter()
+        .filter_map(|r| {
+            r.get("eventID")
+                .or(r.get("eventDataId"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 pub fn ids(alert: &Value) -> Vec<String> {
-    alert["event_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    alert["event_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 pub fn has_tag(alert: &Value, tag: &str) -> bool {

@@ -49,20 +49,59 @@ pub fn aggregators<'e>(cfg: &Config) -> Vec<Box<dyn Aggregator<'e> + 'e>> {
 /// Every detector name an alert can carry, with what it means (docs/alerts.md has an example of
 /// each, and a test keeps the two in step).
 pub const DETECTORS: &[(&str, &str)] = &[
-    ("snapshot.caller_summary", "the seed's per-caller summary over a tumbling window, scored 1-3 as the seed does"),
-    ("snapshot.share.public", "a snapshot, image or RDS snapshot made public (critical)"),
-    ("snapshot.share.external", "shared with an account or identity outside the organization (high)"),
-    ("snapshot.share.internal", "shared with an own or trusted account (info)"),
-    ("snapshot.unshare", "share permissions removed: a revert (info)"),
-    ("snapshot.share.failed", "a share attempt that failed: intent without effect"),
-    ("snapshot.consumed.external", "another account outside the organization used a shared snapshot (critical)"),
-    ("snapshot.consumed", "another account of the organization used a shared snapshot (high)"),
-    ("snapshot.export", "SAS URL, export task, RDS export or EBS direct reads"),
+    (
+        "snapshot.caller_summary",
+        "the seed's per-caller summary over a tumbling window, scored 1-3 as the seed does",
+    ),
+    (
+        "snapshot.share.public",
+        "a snapshot, image or RDS snapshot made public (critical)",
+    ),
+    (
+        "snapshot.share.external",
+        "shared with an account or identity outside the organization (high)",
+    ),
+    (
+        "snapshot.share.internal",
+        "shared with an own or trusted account (info)",
+    ),
+    (
+        "snapshot.unshare",
+        "share permissions removed: a revert (info)",
+    ),
+    (
+        "snapshot.share.failed",
+        "a share attempt that failed: intent without effect",
+    ),
+    (
+        "snapshot.consumed.external",
+        "another account outside the organization used a shared snapshot (critical)",
+    ),
+    (
+        "snapshot.consumed",
+        "another account of the organization used a shared snapshot (high)",
+    ),
+    (
+        "snapshot.export",
+        "SAS URL, export task, RDS export or EBS direct reads",
+    ),
     ("snapshot.export.failed", "an export attempt that failed"),
-    ("snapshot.restore.public", "a database restored from a snapshot onto a publicly accessible instance"),
-    ("snapshot.create.outside_principal", "a snapshot created by an identity outside the organization"),
-    ("snapshot.delete.burst", "many deletions in minutes, or deletion of the recovery mechanism itself"),
-    ("snapshot.enumerate.burst", "snapshot enumeration across regions, for public/shared snapshots, by attack tools, or followed by creation"),
+    (
+        "snapshot.restore.public",
+        "a database restored from a snapshot onto a publicly accessible instance",
+    ),
+    (
+        "snapshot.create.outside_principal",
+        "a snapshot created by an identity outside the organization",
+    ),
+    (
+        "snapshot.delete.burst",
+        "many deletions in minutes, or deletion of the recovery mechanism itself",
+    ),
+    (
+        "snapshot.enumerate.burst",
+        "snapshot enumeration across regions, for public/shared snapshots, by attack tools, or followed by creation",
+    ),
 ];
 
 pub const T_CREATE_SNAPSHOT: &str = "T1578.001";

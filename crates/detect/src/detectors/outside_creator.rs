@@ -13,7 +13,10 @@ pub struct OutsideCreatorRule;
 
 fn outside_reason(ev: &Event, cfg: &Config) -> Option<String> {
     if ev.principal_kind == PrincipalKind::CrossAccount {
-        let from = ev.principal_account.as_deref().unwrap_or("another account or project");
+        let from = ev
+            .principal_account
+            .as_deref()
+            .unwrap_or("another account or project");
         if !cfg.is_own_account(from) && !cfg.is_trusted_target(from) {
             return Some(format!("caller belongs to {from}, not to {}", ev.account));
         }
@@ -27,10 +30,12 @@ fn outside_reason(ev: &Event, cfg: &Config) -> Option<String> {
     let (_, domain) = ev.principal.rsplit_once('@')?;
     if ev.principal_kind == PrincipalKind::Service && domain.ends_with("gserviceaccount.com") {
         let project = domain.split('.').next().unwrap_or("");
-        return (!cfg.is_own_account(project) && project != ev.account)
-            .then(|| format!("service account of project {project}, not in organization.accounts"));
+        return (!cfg.is_own_account(project) && project != ev.account).then(|| {
+            format!("service account of project {project}, not in organization.accounts")
+        });
     }
-    (!cfg.is_own_domain(domain)).then(|| format!("identity domain {domain} is not in organization.domains"))
+    (!cfg.is_own_domain(domain))
+        .then(|| format!("identity domain {domain} is not in organization.domains"))
 }
 
 impl EventRule for OutsideCreatorRule {
@@ -38,9 +43,20 @@ impl EventRule for OutsideCreatorRule {
         if ev.component != Component::Create || !ev.outcome.success {
             return Vec::new();
         }
-        let Some(reason) = outside_reason(ev, cfg) else { return Vec::new() };
-        let mut f = Finding::new("snapshot.create.outside_principal", Severity::High, &[T_CREATE_SNAPSHOT, T_TRANSFER], vec![ev]);
-        f.title = format!("{} created by {}, an identity outside the organization", describe_resource(ev), ev.principal);
+        let Some(reason) = outside_reason(ev, cfg) else {
+            return Vec::new();
+        };
+        let mut f = Finding::new(
+            "snapshot.create.outside_principal",
+            Severity::High,
+            &[T_CREATE_SNAPSHOT, T_TRANSFER],
+            vec![ev],
+        );
+        f.title = format!(
+            "{} created by {}, an identity outside the organization",
+            describe_resource(ev),
+            ev.principal
+        );
         f.point(70, reason.clone());
         f.tag("external");
         f.evidence("reason", json!(reason));

@@ -12,12 +12,27 @@ pub struct RestorePublicRule;
 
 impl EventRule for RestorePublicRule {
     fn check<'e>(&self, ev: &'e Event, _cfg: &Config) -> Vec<Finding<'e>> {
-        if ev.component != Component::Restore || !ev.outcome.success || !ev.has_fact("restore-public") {
+        if ev.component != Component::Restore
+            || !ev.outcome.success
+            || !ev.has_fact("restore-public")
+        {
             return Vec::new();
         }
-        let mut f = Finding::new("snapshot.restore.public", Severity::High, &[T_CREATE_SNAPSHOT, "T1578.002"], vec![ev]);
-        f.title = format!("{} restored onto a publicly accessible instance by {}", describe_resource(ev), ev.principal);
-        f.point(65, "restored with publiclyAccessible = true: reachable from the internet");
+        let mut f = Finding::new(
+            "snapshot.restore.public",
+            Severity::High,
+            &[T_CREATE_SNAPSHOT, "T1578.002"],
+            vec![ev],
+        );
+        f.title = format!(
+            "{} restored onto a publicly accessible instance by {}",
+            describe_resource(ev),
+            ev.principal
+        );
+        f.point(
+            65,
+            "restored with publiclyAccessible = true: reachable from the internet",
+        );
         f.tag("public");
         f.evidence("operation", json!(ev.operation));
         vec![f]

@@ -41,13 +41,13 @@ const ACTIVITY_CATEGORIES: &[&str] = &[
 ];
 
 pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
-    if let Some(category) = str_or_value(v, "category").or(str_or_value(v, "CategoryValue")) {
-        if !ACTIVITY_CATEGORIES.contains(&category.to_ascii_lowercase().as_str()) {
-            return Ok(Normalized::Skip(format!(
-                "azure:{}",
-                category.to_ascii_lowercase()
-            )));
-        }
+    if let Some(category) = str_or_value(v, "category").or(str_or_value(v, "CategoryValue"))
+        && !ACTIVITY_CATEGORIES.contains(&category.to_ascii_lowercase().as_str())
+    {
+        return Ok(Normalized::Skip(format!(
+            "azure:{}",
+            category.to_ascii_lowercase()
+        )));
     }
     let operation = str_or_value(v, "OperationNameValue")
         .or(str_or_value(v, "operationName"))

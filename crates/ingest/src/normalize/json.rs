@@ -121,10 +121,10 @@ pub fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(t) = fixed.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
-    if let Ok(dt) = fixed.parse::<jiff::civil::DateTime>() {
-        if let Ok(z) = dt.to_zoned(jiff::tz::TimeZone::UTC) {
-            return Ok(z.timestamp());
-        }
+    if let Ok(dt) = fixed.parse::<jiff::civil::DateTime>()
+        && let Ok(z) = dt.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(z.timestamp());
     }
     Err(format!("unparseable time {s:?}"))
 }
