@@ -76,10 +76,12 @@ mod tests {
 
     #[test]
     fn spreadsheet_formulas_become_text() {
-        for bad in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx"] {
+        for bad in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "%0A"] {
             assert!(spreadsheet_cell(bad).starts_with('\''), "{bad}");
         }
         assert_eq!(spreadsheet_cell("snap-1"), "snap-1");
+        // A leading tab is escaped away entirely, so it cannot hide a formula behind it.
+        assert_eq!(spreadsheet_cell("\t=1"), "\\u{9}=1");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 
