@@ -22,6 +22,73 @@ pub enum Command {
     Events(EventsArgs),
     /// Configuration helpers.
     Config(ConfigArgs),
+    /// Write realistic logs with attacks in them, as the clouds deliver them.
+    Simulate(SimulateArgs),
+    /// Simulate every scenario on a realistic background, hunt it with your config, and check
+    /// that every attack is found and nothing else alerts.
+    Validate(ValidateArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimFormat {
+    /// CloudTrail S3 layout (.json.gz objects), Azure event-hub files, GCP sink files.
+    S3,
+    /// CloudTrail as plain JSON lines per account and day.
+    Jsonl,
+}
+
+#[derive(Args, Clone)]
+pub struct SimulationArgs {
+    /// Background events (normal activity) across all clouds.
+    #[arg(long, default_value_t = 100_000)]
+    pub background: u64,
+    /// Days of activity, starting Monday 2026-01-05.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// AWS accounts of the organization.
+    #[arg(long, default_value_t = 3)]
+    pub accounts: usize,
+    /// Principals per account.
+    #[arg(long, default_value_t = 20)]
+    pub principals: usize,
+    /// Random seed: the same seed writes the same logs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Clouds to simulate.
+    #[arg(long, value_delimiter = ',', default_value = "aws,azure,gcp")]
+    pub cloud: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Directory to write into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Scenarios to include (default: all; `none` for background only). Repeatable.
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    #[arg(long, value_enum, default_value_t = SimFormat::S3)]
+    pub format: SimFormat,
+    /// Time zone for the diurnal rhythm and off-hours scenarios (default: the config's, else UTC).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub sim: SimulationArgs,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Configuration to validate (default: ./snaptrail.toml when present).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Keep the simulated logs in this directory instead of a temporary one.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
+    #[command(flatten)]
+    pub sim: SimulationArgs,
 }
 
 #[derive(Args, Clone)]

@@ -5,6 +5,7 @@ mod args;
 mod events_cmd;
 mod hunt_cmd;
 mod report;
+mod simulate_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ fn main() -> ExitCode {
         args::Command::Events(a) => events_cmd::run(a),
         args::Command::Hunt(a) => hunt_cmd::run(a),
         args::Command::Config(a) => hunt_cmd::config(a),
+        args::Command::Simulate(a) => simulate_cmd::simulate(a),
+        args::Command::Validate(a) => simulate_cmd::validate(a),
     };
     match result {
         Ok(code) => code,

@@ -206,6 +206,21 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Add an organization's identities (validate adds the simulated estate's to the user's).
+    pub fn extend_organization(
+        &mut self,
+        accounts: &[String],
+        domains: &[String],
+        trusted: &[String],
+        allow: &[String],
+    ) {
+        self.accounts.extend(accounts.iter().cloned());
+        self.domains
+            .extend(domains.iter().map(|d| d.to_ascii_lowercase()));
+        self.trusted_share_targets.extend(trusted.iter().cloned());
+        self.allow_principals.extend(allow.iter().cloned());
+    }
+
     /// Is this account id / subscription / project one of ours?
     pub fn is_own_account(&self, id: &str) -> bool {
         self.accounts.iter().any(|a| a == id)

@@ -97,6 +97,9 @@ pub fn benign_reason(cfg: &Config, ev: &Event) -> Option<String> {
     {
         return Some(format!("invoked by {by}"));
     }
+    if ev.cloud == Cloud::Gcp && is_gcp_service_agent(&ev.principal) {
+        return Some(format!("Google-managed service agent {}", ev.principal));
+    }
     if let Some(role) = BENIGN_ROLE_MARKERS
         .iter()
         .find(|m| ev.principal.contains(*m))
@@ -111,6 +114,19 @@ pub fn benign_reason(cfg: &Config, ev: &Event) -> Option<String> {
         return Some("automated RDS snapshot".into());
     }
     None
+}
+
+/// Google-managed service agents (`service-<project number>@compute-system.iam.gserviceaccount.com`,
+/// `<number>@cloudservices.gserviceaccount.com`) act for the platform: snapshot schedules,
+/// managed instance groups. Their domain is Google's, not another organization's.
+pub fn is_gcp_service_agent(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let numbered = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (local.strip_prefix("service-").is_some_and(numbered)
+        && domain.ends_with(".iam.gserviceaccount.com"))
+        || (numbered(local) && domain == "cloudservices.gserviceaccount.com")
 }
 
 /// A change-ticket tag on the request marks the work as planned.

@@ -26,10 +26,12 @@ impl EventRule for ConsumedRule {
         } else {
             "snapshot.consumed"
         };
-        let severity = if external {
-            Severity::Critical
-        } else {
-            Severity::High
+        // A trusted share target (the DR account) copying what it was shared is the point of
+        // sharing with it: recorded, low. Another own account: high. Outside: critical.
+        let severity = match class {
+            TargetClass::External | TargetClass::Public => Severity::Critical,
+            TargetClass::Trusted => Severity::Low,
+            TargetClass::OwnAccount => Severity::High,
         };
         let mut f = Finding::new(
             detector,
@@ -44,7 +46,11 @@ impl EventRule for ConsumedRule {
         };
         f.title = format!("{} {verb} by account {}", describe_resource(ev), target.id);
         f.point(
-            70,
+            if class == TargetClass::Trusted {
+                20
+            } else {
+                70
+            },
             format!(
                 "account {} used a shared snapshot ({})",
                 target.id, ev.operation

@@ -79,7 +79,7 @@ pub const DETECTORS: &[(&str, &str)] = &[
     ),
     (
         "snapshot.consumed",
-        "another account of the organization used a shared snapshot (high)",
+        "another account of the organization used a shared snapshot (high; low for a trusted share target)",
     ),
     (
         "snapshot.export",

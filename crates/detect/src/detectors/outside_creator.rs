@@ -5,6 +5,7 @@
 
 use super::{EventRule, T_CREATE_SNAPSHOT, T_TRANSFER};
 use crate::config::Config;
+use crate::context::is_gcp_service_agent;
 use crate::finding::{Finding, describe_resource};
 use serde_json::json;
 use snaptrail_model::{Cloud, Component, Event, PrincipalKind, Severity};
@@ -25,6 +26,9 @@ fn outside_reason(ev: &Event, cfg: &Config) -> Option<String> {
         return Some("GCP logged the call as made from outside this project (CrossEntityControlAuditMetadata)".into());
     }
     if cfg.domains.is_empty() || !matches!(ev.cloud, Cloud::Gcp | Cloud::Azure) {
+        return None;
+    }
+    if is_gcp_service_agent(&ev.principal) {
         return None;
     }
     let (_, domain) = ev.principal.rsplit_once('@')?;

@@ -248,7 +248,12 @@ fn principal(v: &Value) -> (String, PrincipalKind) {
         ))
     });
     let app = claims.and_then(|c| str_at(c, &["idtyp"])) == Some("app");
-    let caller = str_at(v, &["caller"]).or(str_at(v, &["Caller"])).or(upn);
+    // Service principals have no UPN: the application id names them.
+    let appid = claims.and_then(|c| str_at(c, &["appid"]));
+    let caller = str_at(v, &["caller"])
+        .or(str_at(v, &["Caller"]))
+        .or(upn)
+        .or(if app { appid } else { None });
     match caller {
         Some(c) if c.contains('@') => (c.to_string(), PrincipalKind::User),
         Some(c) if app || looks_like_guid(c) => (c.to_string(), PrincipalKind::Service),
