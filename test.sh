@@ -9,3 +9,7 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# Issue 5's gate at full size: every scenario on a million background events, with the
+# release binary (the README's demo uses the same build).
+cargo build --release --locked
+./target/release/snaptrail validate --background 1000000

@@ -72,6 +72,10 @@ pub struct SimulateArgs {
     pub scenarios: Vec<String>,
     #[arg(long, value_enum, default_value_t = SimFormat::S3)]
     pub format: SimFormat,
+    /// Also write a snaptrail.toml describing the simulated organization (its accounts, DR
+    /// account, backup roles) to hunt the logs with.
+    #[arg(long)]
+    pub write_config: Option<PathBuf>,
     /// Time zone for the diurnal rhythm and off-hours scenarios (default: the config's, else UTC).
     #[arg(long)]
     pub config: Option<PathBuf>,

@@ -61,15 +61,34 @@ pub fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     let started = Instant::now();
     let m = snaptrail_simulate::simulate(&args.out, &opts)?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
+    if let Some(path) = &args.write_config {
+        let list = |xs: &[String]| {
+            xs.iter()
+                .map(|x| format!("{x:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let toml = format!(
+            "# The organization `snaptrail simulate` made (seed {}).\n[organization]\naccounts = [{}]\ndomains = [{}]\ntrusted_share_targets = [{}]\n\n[business_hours]\ntimezone = {:?}\n\n[allow]\nprincipals = [{}]\n",
+            m.seed,
+            list(&m.accounts),
+            list(&m.domains),
+            list(&m.trusted_share_targets),
+            cfg.timezone_name,
+            list(&m.allow_principals)
+        );
+        std::fs::write(path, toml).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     eprintln!(
-        "snaptrail: simulated {} records ({} background, {} scenarios) in {} files, {:.1} MB written in {:.2}s ({:.0} MB/s); ground truth in {}",
+        "snaptrail: simulated {} records ({} background, {} scenarios) in {} files: {:.1} MB of JSON ({:.1} MB on disk) in {:.2}s ({:.0} MB/s of JSON); ground truth in {}",
         m.records,
         m.background_records,
         m.truth.len(),
         m.files,
+        m.json_bytes as f64 / 1e6,
         m.bytes as f64 / 1e6,
         secs,
-        m.bytes as f64 / 1e6 / secs,
+        m.json_bytes as f64 / 1e6 / secs,
         args.out.join(snaptrail_simulate::TRUTH_FILE).display()
     );
     Ok(ExitCode::SUCCESS)
@@ -137,6 +156,9 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode, String> {
         started.elapsed().as_secs_f64(),
         simulated.as_secs_f64()
     );
+    let passed = report.rows.iter().filter(|r| r.pass).count();
+    let failed = report.rows.len() - passed + report.false_positives.len();
+    println!("validate: {passed} passed, {failed} failed");
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

@@ -50,3 +50,47 @@ fn readme_opens_with_the_two_commands() {
         ".ci/run calls the README's test command"
     );
 }
+
+#[test]
+fn alert_examples_are_real_output() {
+    // Each example in docs/alerts.md must be exactly what the hunt on the fixtures prints.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = assert_cmd::Command::cargo_bin("snaptrail")
+        .unwrap()
+        .current_dir(&root)
+        .args([
+            "hunt",
+            "--config",
+            "tests/data/snaptrail.toml",
+            "--format",
+            "jsonl",
+        ])
+        .args([
+            "tests/data/seed",
+            "tests/data/aws",
+            "tests/data/gcp",
+            "tests/data/azure",
+        ])
+        .output()
+        .unwrap();
+    let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let doc = read("docs/alerts.md");
+    let mut checked = 0;
+    for block in doc.split("```json\n").skip(1) {
+        let json = &block[..block.find("\n```").unwrap()];
+        let example: serde_json::Value = serde_json::from_str(json).unwrap();
+        let real = alerts.iter().find(|a| a["id"] == example["id"]);
+        assert_eq!(
+            real,
+            Some(&example),
+            "docs/alerts.md example {} is stale: run docs/regenerate-alerts.py",
+            example["detector"]
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, snaptrail_detect::detectors::DETECTORS.len());
+}

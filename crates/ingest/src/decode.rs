@@ -362,6 +362,9 @@ fn unknown_kind(obj: &serde_json::Map<String, Value>) -> String {
         "aws:config-rule".into()
     } else if obj.contains_key("finding") {
         "gcp:security-command-center".into()
+    } else if obj.contains_key("truth") && obj.contains_key("background_records") {
+        // `snaptrail simulate` writes its ground truth beside the logs it made.
+        "snaptrail:ground-truth".into()
     } else if obj.contains_key("configurationItem") {
         "aws:config-item".into()
     } else {

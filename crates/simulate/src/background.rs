@@ -66,16 +66,17 @@ pub fn aws_day(
     out
 }
 
+/// `api` is the (event source, event name) pair.
 fn call<'a>(
     t: Timestamp,
     who: &'a Principal,
-    source: &'a str,
-    name: &'a str,
+    api: (&'a str, &'a str),
     region: &'static str,
     request: &'a str,
     response: &'a str,
     rng: &mut Rng,
 ) -> Call<'a> {
+    let (source, name) = api;
     Call {
         time: t,
         who,
@@ -123,7 +124,7 @@ fn generic_call(who: &Principal, t: Timestamp, region: &'static str, rng: &mut R
         }
         _ => ("iam.amazonaws.com", "GetUser", "null".into(), "null".into(), false),
     };
-    let mut c = call(t, who, source, name, region, &request, &response, rng);
+    let mut c = call(t, who, (source, name), region, &request, &response, rng);
     c.data_event = data;
     cloudtrail(&c)
 }
@@ -153,8 +154,7 @@ fn routine_snapshots(
         out.push(cloudtrail(&call(
             day.at(3600 + v * 40),
             &estate.backup[acct],
-            "ec2.amazonaws.com",
-            "CreateSnapshot",
+            ("ec2.amazonaws.com", "CreateSnapshot"),
             home,
             &req,
             &resp,
@@ -173,8 +173,7 @@ fn routine_snapshots(
     out.push(cloudtrail(&call(
         day.at(3 * 3600),
         &estate.dlm[acct],
-        "ec2.amazonaws.com",
-        "CreateSnapshots",
+        ("ec2.amazonaws.com", "CreateSnapshots"),
         home,
         &req,
         &resp,
@@ -185,8 +184,7 @@ fn routine_snapshots(
         out.push(cloudtrail(&call(
             day.at(3 * 3600 + 120 + k * 15),
             &estate.dlm[acct],
-            "ec2.amazonaws.com",
-            "DeleteSnapshot",
+            ("ec2.amazonaws.com", "DeleteSnapshot"),
             home,
             &req,
             "{\"_return\":true}",
@@ -203,8 +201,7 @@ fn routine_snapshots(
     out.push(cloudtrail(&call(
         day.at(4 * 3600),
         &estate.dr_copier[acct],
-        "ec2.amazonaws.com",
-        "ModifySnapshotAttribute",
+        ("ec2.amazonaws.com", "ModifySnapshotAttribute"),
         home,
         &req,
         "{\"_return\":true}",
@@ -233,8 +230,7 @@ fn routine_snapshots(
         out.push(cloudtrail(&call(
             day.at(10 * 3600 + k as i64 * 5400 + rng.below(1800) as i64),
             &estate.ops[acct],
-            "ec2.amazonaws.com",
-            "CreateSnapshot",
+            ("ec2.amazonaws.com", "CreateSnapshot"),
             home,
             &req,
             &resp,
@@ -246,8 +242,7 @@ fn routine_snapshots(
         out.push(cloudtrail(&call(
             day.at(h * 3600 + 1800),
             &estate.ops[acct],
-            "ec2.amazonaws.com",
-            "DescribeSnapshots",
+            ("ec2.amazonaws.com", "DescribeSnapshots"),
             home,
             req,
             "null",

@@ -26,7 +26,10 @@ pub struct Writer {
     pub root: PathBuf,
     pub format: Format,
     pub files: AtomicU64,
+    /// Bytes on disk (compressed where the cloud compresses).
     pub bytes: AtomicU64,
+    /// Bytes of JSON before compression: what a hunt has to parse.
+    pub json_bytes: AtomicU64,
     pub records: AtomicU64,
 }
 
@@ -37,6 +40,7 @@ impl Writer {
             format,
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            json_bytes: AtomicU64::new(0),
             records: AtomicU64::new(0),
         }
     }
@@ -107,6 +111,8 @@ impl Writer {
                     body.push(b'\n');
                 }
             }
+            self.json_bytes
+                .fetch_add(body.len() as u64, Ordering::Relaxed);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }

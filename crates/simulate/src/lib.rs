@@ -62,6 +62,7 @@ impl Default for Options {
 pub struct Manifest {
     pub files: u64,
     pub bytes: u64,
+    pub json_bytes: u64,
     pub records: u64,
     pub background_records: u64,
     pub seed: u64,
@@ -196,6 +197,7 @@ pub fn simulate(out: &Path, opts: &Options) -> Result<Manifest, String> {
     let manifest = Manifest {
         files: writer.files.load(Ordering::Relaxed),
         bytes: writer.bytes.load(Ordering::Relaxed),
+        json_bytes: writer.json_bytes.load(Ordering::Relaxed),
         records: writer.records.load(Ordering::Relaxed),
         background_records,
         seed: opts.seed,

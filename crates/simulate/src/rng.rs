@@ -14,12 +14,12 @@ impl Rng {
         let mut r = Rng::new(seed);
         for p in parts {
             r.0 ^= p.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            r.next();
+            r.next_u64();
         }
         r
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -29,11 +29,11 @@ impl Rng {
 
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next() >> 11) as u128 * n as u128 >> 53) as u64
+        (((self.next_u64() >> 11) as u128 * n as u128) >> 53) as u64
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -42,8 +42,8 @@ impl Rng {
 
     /// A v4-shaped UUID.
     pub fn uuid(&mut self) -> String {
-        let a = self.next();
-        let b = self.next();
+        let a = self.next_u64();
+        let b = self.next_u64();
         format!(
             "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
             a >> 32,
@@ -57,7 +57,7 @@ impl Rng {
     pub fn hex(&mut self, n: usize) -> String {
         let mut s = String::with_capacity(n);
         while s.len() < n {
-            s.push_str(&format!("{:016x}", self.next()));
+            s.push_str(&format!("{:016x}", self.next_u64()));
         }
         s.truncate(n);
         s
@@ -77,11 +77,11 @@ mod tests {
 
     #[test]
     fn deterministic_and_independent() {
-        let a: Vec<u64> = (0..4).map(|_| Rng::derive(7, &[1, 2]).next()).collect();
+        let a: Vec<u64> = (0..4).map(|_| Rng::derive(7, &[1, 2]).next_u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
         assert_ne!(
-            Rng::derive(7, &[1, 2]).next(),
-            Rng::derive(7, &[2, 1]).next()
+            Rng::derive(7, &[1, 2]).next_u64(),
+            Rng::derive(7, &[2, 1]).next_u64()
         );
         let mut r = Rng::new(1);
         assert!((0..1000).all(|_| r.below(10) < 10));
