@@ -19,5 +19,5 @@ def replace(match):
     example = next(a for a in alerts if a["detector"] == name)
     return f"### `{name}`{match.group(2)}```json\n{json.dumps(example, indent=1)}\n```\n"
 
-doc = re.sub(r"### `([^`]+)`(\n\n[^\n]*\n\n)```json\n.*?\n```\n", replace, doc, flags=re.S)
+doc = re.sub(r"### `([^`]+)`(\n\n[^\n]*\n+)```json\n.*?\n```\n", replace, doc, flags=re.S)
 open("docs/alerts.md", "w").write(doc)
