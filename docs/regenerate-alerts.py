@@ -8,7 +8,7 @@ crates/cli/tests/docs.rs fails while any example differs from what the code prod
 import json, re, subprocess
 
 out = subprocess.run(
-    ["./target/debug/snaptrail", "hunt", "--config", "tests/data/snaptrail.toml", "--format", "jsonl",
+    ["./target/debug/snaptrail", "hunt", "--no-state", "--config", "tests/data/snaptrail.toml", "--format", "jsonl",
      "tests/data/seed", "tests/data/aws", "tests/data/gcp", "tests/data/azure"],
     capture_output=True, text=True)
 alerts = [json.loads(l) for l in out.stdout.splitlines()]

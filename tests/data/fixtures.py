@@ -208,4 +208,29 @@ with open("azure/sas-export.json", "w") as f:
         az("MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION", "2026-01-20T02:00:20.0000000Z", "Success", disk, sas_corr),
         az("MICROSOFT.COMPUTE/DISKS/ENDGETACCESS/ACTION", "2026-01-20T04:00:00.0000000Z", "Success", disk, "5a5a5a5a-2222-4222-8333-444455556666"),
     ]}, f, indent=1)
+# --- The restore chain: created by alice, restored and exposed by mallory -------------------
+SNAP = "snap-0000000000000fff1"
+write("aws/restore-chain.json", [
+    create("2026-01-21T09:00:00Z", "vol-0000000000000fff0", SNAP),
+    ct("CreateVolume", "2026-01-21T20:00:00Z", arn=MALLORY, ip="192.0.2.200",
+       req={"snapshotId": SNAP, "zone": "eu-west-1a", "volumeType": "gp3"},
+       resp={"volumeId": "vol-0000000000000fff2", "snapshotId": SNAP, "status": "creating", "size": 100}),
+    ct("RunInstances", "2026-01-21T20:02:00Z", arn=MALLORY, ip="192.0.2.200",
+       req={"instancesSet": {"items": [{"imageId": "ami-0abc", "minCount": 1, "maxCount": 1}]}, "instanceType": "t3.micro",
+            "groupSet": {"items": [{"groupId": "sg-0000000000000fff3"}]}},
+       resp={"instancesSet": {"items": [{"instanceId": "i-0000000000000fff4"}]}}),
+    ct("AttachVolume", "2026-01-21T20:05:00Z", arn=MALLORY, ip="192.0.2.200",
+       req={"volumeId": "vol-0000000000000fff2", "instanceId": "i-0000000000000fff4", "device": "/dev/sdf"},
+       resp={"volumeId": "vol-0000000000000fff2", "instanceId": "i-0000000000000fff4", "status": "attaching"}),
+    ct("AuthorizeSecurityGroupIngress", "2026-01-21T20:06:00Z", arn=MALLORY, ip="192.0.2.200",
+       req={"groupId": "sg-0000000000000fff3", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+            "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}, "groups": {}}]}},
+       resp={"_return": True}),
+    ct("RestoreDBInstanceFromDBSnapshot", "2026-01-22T21:00:00Z", arn=MALLORY, source="rds.amazonaws.com", ip="192.0.2.200",
+       req={"dBInstanceIdentifier": "copy-of-billing", "dBSnapshotIdentifier": "billing-prod-2026-01-13"},
+       resp={"dBInstanceIdentifier": "copy-of-billing", "publiclyAccessible": False, "dBInstanceStatus": "creating"}),
+    ct("ModifyDBInstance", "2026-01-22T21:20:00Z", arn=MALLORY, source="rds.amazonaws.com", ip="192.0.2.200",
+       req={"dBInstanceIdentifier": "copy-of-billing", "masterUserPassword": "****", "applyImmediately": True},
+       resp={"dBInstanceIdentifier": "copy-of-billing"}),
+])
 print("wrote fixtures")

@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Hunt for snapshot abuse and print alerts.
     Hunt(HuntArgs),
+    /// Learn what is normal from history (first-seen baseline) without alerting.
+    Baseline(BaselineArgs),
     /// Print normalized events as JSON lines (the debugging view; the map stage of scale-out).
     Events(EventsArgs),
     /// Configuration helpers.
@@ -155,6 +157,28 @@ pub struct HuntArgs {
     /// Only events before this time.
     #[arg(long)]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct StateArgs {
+    /// Where the baseline and run state live (default: $XDG_DATA_HOME/snaptrail or
+    /// ~/.local/share/snaptrail). Alerts reported by earlier runs are not repeated.
+    #[arg(long, conflicts_with = "no_state")]
+    pub state: Option<PathBuf>,
+    /// A pure in-memory hunt: no baseline read, nothing written.
+    #[arg(long)]
+    pub no_state: bool,
+}
+
+#[derive(Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Where the baseline lives (default as for hunt).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Args)]

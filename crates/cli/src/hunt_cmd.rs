@@ -1,10 +1,12 @@
 //! `snaptrail hunt` and `snaptrail config`.
 
-use crate::args::{ConfigAction, ConfigArgs, Format, HuntArgs};
+use crate::args::{BaselineArgs, ConfigAction, ConfigArgs, Format, HuntArgs, StateArgs};
 use crate::report;
 use snaptrail_detect::Config;
 use snaptrail_ingest::Options;
 use snaptrail_model::Severity;
+use snaptrail_model::{Alert, Event};
+use snaptrail_state::{Caps, Store};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -50,8 +52,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
             .events
             .retain(|e| snaptrail_detect::triage::within(e.time, from, to));
     }
-    let mut alerts = snaptrail_detect::hunt(&batch.events, &cfg);
+    let mut store = open_store(&args.state)?;
+    let (mut alerts, already) = detect(&batch.events, &cfg, store.as_mut())?;
     if let Some(min) = min {
+        // Only what is printed counts as reported: filtered alerts stay unreported.
         alerts.retain(|a| a.severity >= min);
     }
     let stdout = std::io::stdout();
@@ -76,11 +80,111 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         return Err(format!("writing results: {e}"));
     }
     report::print_summary(&batch, report::started(), Some(alerts.len()));
+    if let Some(store) = store.as_mut() {
+        // Commit after printing: a run killed before this point commits nothing, and its
+        // rerun reports the same alerts again (at least once, never lost).
+        let stats = store.commit(&batch.events, &alerts, false)?;
+        eprintln!(
+            "snaptrail: state {}: {} new events, {} seen in earlier runs, {} evicted by age or cap; {} alerts reported earlier not repeated",
+            store.path.display(),
+            stats.new_events,
+            stats.already_seen,
+            stats.evicted,
+            already
+        );
+    }
     Ok(if alerts.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+fn open_store(args: &StateArgs) -> Result<Option<Store>, String> {
+    if args.no_state {
+        return Ok(None);
+    }
+    let dir = args
+        .state
+        .clone()
+        .or_else(snaptrail_state::default_dir)
+        .ok_or("no --state DIR and no HOME to put the default state in (use --no-state)")?;
+    Store::open(&dir, Caps::default()).map(Some)
+}
+
+/// Detect over this run's events plus the retained events of earlier runs that chains may
+/// need; with a store, drop alerts it has already reported. Returns (alerts, not repeated).
+fn detect(
+    events: &[Event],
+    cfg: &Config,
+    store: Option<&mut Store>,
+) -> Result<(Vec<Alert>, usize), String> {
+    let Some(store) = store else {
+        return Ok((snaptrail_detect::hunt(events, cfg), 0));
+    };
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Ok((Vec::new(), 0));
+    };
+    let horizon = 86400 + cfg.window_secs;
+    let retained = store.retained(
+        first.time.as_second() - horizon,
+        last.time.as_second() + horizon,
+    )?;
+    let mut all: Vec<Event> = events.to_vec();
+    let here: std::collections::HashSet<(&str, i64, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.event_id.as_str(),
+                e.time.as_second(),
+                e.operation.as_str(),
+            )
+        })
+        .collect();
+    all.extend(retained.into_iter().filter(|e| {
+        !here.contains(&(
+            e.event_id.as_str(),
+            e.time.as_second(),
+            e.operation.as_str(),
+        ))
+    }));
+    snaptrail_ingest::dedupe::sort(&mut all);
+    let alerts =
+        snaptrail_detect::hunt_with(&all, cfg, Some(&*store as &dyn snaptrail_model::Baseline));
+    let total = alerts.len();
+    let fresh: Vec<Alert> = alerts
+        .into_iter()
+        .filter(|a| !store.reported(&a.id))
+        .collect();
+    let already = total - fresh.len();
+    Ok((fresh, already))
+}
+
+pub fn baseline(args: BaselineArgs) -> Result<ExitCode, String> {
+    let dir = args
+        .state
+        .clone()
+        .or_else(snaptrail_state::default_dir)
+        .ok_or("no --state DIR and no HOME")?;
+    let mut store = Store::open(&dir, Caps::default())?;
+    let batch = report::ingest(
+        &args.input,
+        Options {
+            prefilter: !args.input.no_prefilter && !args.input.strict,
+            only_relevant: true,
+        },
+    )?;
+    let stats = store.commit(&batch.events, &[], true)?;
+    report::print_summary(&batch, report::started(), None);
+    eprintln!(
+        "snaptrail: baseline {}: learned from {} new events ({} already known), {} facts now, {} evicted",
+        store.path.display(),
+        stats.new_events,
+        stats.already_seen,
+        store.count("baseline"),
+        stats.evicted
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn config(args: ConfigArgs) -> Result<ExitCode, String> {

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::Events(a) => events_cmd::run(a),
         args::Command::Hunt(a) => hunt_cmd::run(a),
+        args::Command::Baseline(a) => hunt_cmd::baseline(a),
         args::Command::Config(a) => hunt_cmd::config(a),
         args::Command::Simulate(a) => simulate_cmd::simulate(a),
         args::Command::Validate(a) => simulate_cmd::validate(a),

@@ -12,31 +12,31 @@ fn exit_codes() {
     let quiet = dir.path().join("quiet.jsonl");
     std::fs::write(&quiet, r#"{"eventName":"DescribeInstances","eventSource":"ec2.amazonaws.com","eventTime":"2026-01-01T00:00:00Z"}"#).unwrap();
     snaptrail()
-        .args(["hunt", "--format", "jsonl"])
+        .args(["hunt", "--no-state", "--format", "jsonl"])
         .arg(&quiet)
         .assert()
         .code(0)
         .stdout("");
     // 1: ran and found alerts.
     snaptrail()
-        .args(["hunt", "--format", "jsonl"])
+        .args(["hunt", "--no-state", "--format", "jsonl"])
         .arg(data("aws/share-public.json.gz"))
         .assert()
         .code(1);
     // 2: could not run.
     snaptrail()
-        .args(["hunt", "--format", "yaml"])
+        .args(["hunt", "--no-state", "--format", "yaml"])
         .arg(&quiet)
         .assert()
         .code(2);
     snaptrail()
-        .args(["hunt", "--min-severity", "urgent"])
+        .args(["hunt", "--no-state", "--min-severity", "urgent"])
         .arg(&quiet)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("urgent"));
     snaptrail()
-        .args(["hunt", "--from", "yesterday"])
+        .args(["hunt", "--no-state", "--from", "yesterday"])
         .arg(&quiet)
         .assert()
         .code(2)
@@ -44,7 +44,7 @@ fn exit_codes() {
     let bad_cfg = dir.path().join("bad.toml");
     std::fs::write(&bad_cfg, "[thresholds]\nbulk_snapshot = 3\n").unwrap();
     snaptrail()
-        .args(["hunt", "--config"])
+        .args(["hunt", "--no-state", "--config"])
         .arg(&bad_cfg)
         .arg(&quiet)
         .assert()
@@ -66,7 +66,7 @@ fn bad_input_is_reported_and_the_rest_still_hunted_unless_strict() {
     )
     .unwrap();
     let out = snaptrail()
-        .args(["hunt", "--format", "jsonl"])
+        .args(["hunt", "--no-state", "--format", "jsonl"])
         .arg(&mixed)
         .output()
         .unwrap();
@@ -78,7 +78,7 @@ fn bad_input_is_reported_and_the_rest_still_hunted_unless_strict() {
     );
     assert!(stderr.contains("1 bad records"), "{stderr}");
     snaptrail()
-        .args(["hunt", "--strict", "--format", "jsonl"])
+        .args(["hunt", "--no-state", "--strict", "--format", "jsonl"])
         .arg(&mixed)
         .assert()
         .code(2)
@@ -87,13 +87,13 @@ fn bad_input_is_reported_and_the_rest_still_hunted_unless_strict() {
     let irrelevant = dir.path().join("irrelevant.jsonl");
     std::fs::write(&irrelevant, format!("{{broken\n{good}\n")).unwrap();
     snaptrail()
-        .args(["hunt", "--format", "jsonl"])
+        .args(["hunt", "--no-state", "--format", "jsonl"])
         .arg(&irrelevant)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("1 prefiltered"));
     snaptrail()
-        .args(["hunt", "--strict", "--format", "jsonl"])
+        .args(["hunt", "--no-state", "--strict", "--format", "jsonl"])
         .arg(&irrelevant)
         .assert()
         .code(2);
@@ -103,7 +103,7 @@ fn bad_input_is_reported_and_the_rest_still_hunted_unless_strict() {
 fn stdin_is_an_input() {
     let bytes = std::fs::read(root().join(data("aws/share-public.json.gz"))).unwrap();
     snaptrail()
-        .args(["hunt", "--format", "jsonl", "-"])
+        .args(["hunt", "--no-state", "--format", "jsonl", "-"])
         .write_stdin(bytes)
         .assert()
         .code(1)
@@ -156,7 +156,7 @@ fn log_text_cannot_attack_any_output_format() {
     let log = hostile_log(dir.path());
     for format in ["table", "jsonl", "json", "csv", "ocsf"] {
         let out = snaptrail()
-            .args(["hunt", "--format", format])
+            .args(["hunt", "--no-state", "--format", format])
             .arg(&log)
             .output()
             .unwrap();
@@ -190,7 +190,7 @@ fn log_text_cannot_attack_any_output_format() {
     }
     // Decoded JSON keeps the original value: neutralizing is an encoding, not a loss.
     let out = snaptrail()
-        .args(["hunt", "--format", "jsonl"])
+        .args(["hunt", "--no-state", "--format", "jsonl"])
         .arg(&log)
         .output()
         .unwrap();
@@ -213,7 +213,7 @@ fn log_text_cannot_attack_any_output_format() {
 #[test]
 fn ocsf_is_a_detection_finding() {
     let out = snaptrail()
-        .args(["hunt", "--format", "ocsf"])
+        .args(["hunt", "--no-state", "--format", "ocsf"])
         .arg(data("aws/share-public.json.gz"))
         .output()
         .unwrap();
@@ -230,14 +230,14 @@ fn ocsf_is_a_detection_finding() {
 #[test]
 fn json_is_one_array_and_csv_has_a_header() {
     let out = snaptrail()
-        .args(["hunt", "--format", "json"])
+        .args(["hunt", "--no-state", "--format", "json"])
         .arg(data("aws/share-public.json.gz"))
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.as_array().unwrap().len() >= 2);
     let out = snaptrail()
-        .args(["hunt", "--format", "csv"])
+        .args(["hunt", "--no-state", "--format", "csv"])
         .arg(data("aws/share-public.json.gz"))
         .output()
         .unwrap();
@@ -248,7 +248,7 @@ fn json_is_one_array_and_csv_has_a_header() {
 #[test]
 fn table_shows_seed_columns_and_triage() {
     let out = snaptrail()
-        .args(["hunt", "--format", "table", "--config"])
+        .args(["hunt", "--no-state", "--format", "table", "--config"])
         .arg(data("snaptrail.toml"))
         .arg(data("seed"))
         .output()

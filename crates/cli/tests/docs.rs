@@ -60,6 +60,7 @@ fn alert_examples_are_real_output() {
         .current_dir(&root)
         .args([
             "hunt",
+            "--no-state",
             "--config",
             "tests/data/snaptrail.toml",
             "--format",

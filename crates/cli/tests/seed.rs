@@ -156,7 +156,7 @@ fn defect_4_off_hours_uses_the_configured_zone_weekends_count_and_failures_are_a
     let cfg = dir.path().join("utc.toml");
     std::fs::write(&cfg, "[business_hours]\ntimezone = \"UTC\"\n").unwrap();
     let out = snaptrail()
-        .args(["hunt", "--format", "jsonl", "--config"])
+        .args(["hunt", "--no-state", "--format", "jsonl", "--config"])
         .arg(&cfg)
         .arg(data("aws/bulk-and-benign.json"))
         .output()

@@ -12,12 +12,18 @@ pub mod triage;
 
 pub use config::Config;
 
-use snaptrail_model::{Alert, Event};
+use snaptrail_model::{Alert, Baseline, Event};
 use std::collections::HashMap;
 
 /// Run every detector over `events` (sorted by time, one event per operation) and return alerts
 /// ordered by severity, then score, then time, then id — independent of input order.
 pub fn hunt(events: &[Event], cfg: &Config) -> Vec<Alert> {
+    hunt_with(events, cfg, None)
+}
+
+/// [`hunt`] with what earlier runs saw: first-seen questions are answered against `baseline`
+/// as well as against the events of this run.
+pub fn hunt_with(events: &[Event], cfg: &Config, baseline: Option<&dyn Baseline>) -> Vec<Alert> {
     let rules = detectors::event_rules();
     let mut aggregators = detectors::aggregators(cfg);
     let mut findings = Vec::new();
@@ -32,7 +38,7 @@ pub fn hunt(events: &[Event], cfg: &Config) -> Vec<Alert> {
     for agg in aggregators {
         findings.extend(agg.finish(cfg));
     }
-    let history = triage::History::new(events);
+    let history = triage::History::new(events, baseline);
     let by_id: HashMap<&str, &Event> = events.iter().map(|e| (e.event_id.as_str(), e)).collect();
     let mut alerts: Vec<Alert> = findings
         .into_iter()

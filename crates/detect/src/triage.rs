@@ -6,6 +6,8 @@ use crate::context::{benign_reason, hours};
 use crate::detectors::caller_summary;
 use crate::finding::short_id;
 use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use snaptrail_model::Baseline;
 use snaptrail_model::{
     Alert, Cloud, Component, Event, ResourceKind, Severity, Triage, TriageAnswer,
 };
@@ -16,6 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 pub struct History<'e> {
     by_principal: HashMap<&'e str, Vec<&'e Event>>,
     by_account: HashMap<&'e str, Vec<&'e Event>>,
+    baseline: Option<&'e dyn Baseline>,
 }
 
 /// Snapshot operations, for "has this principal done this before?".
@@ -26,7 +29,7 @@ fn is_snapshot_op(ev: &Event) -> bool {
 const NEARBY: SignedDuration = SignedDuration::from_hours(24);
 
 impl<'e> History<'e> {
-    pub fn new(events: &'e [Event]) -> History<'e> {
+    pub fn new(events: &'e [Event], baseline: Option<&'e dyn Baseline>) -> History<'e> {
         let mut by_principal: HashMap<&str, Vec<&Event>> = HashMap::new();
         let mut by_account: HashMap<&str, Vec<&Event>> = HashMap::new();
         for ev in events {
@@ -41,6 +44,7 @@ impl<'e> History<'e> {
         History {
             by_principal,
             by_account,
+            baseline,
         }
     }
 
@@ -57,26 +61,85 @@ impl<'e> History<'e> {
         let before: Vec<&&Event> = own
             .iter()
             .filter(|e| {
-                e.time < alert.first_seen && is_snapshot_op(e) && !ids.contains(e.event_id.as_str())
+                e.time < alert.first_seen
+                    && e.outcome.success
+                    && is_snapshot_op(e)
+                    && !ids.contains(e.event_id.as_str())
             })
             .collect();
         let mut questions = Vec::new();
-        let familiar = !before.is_empty();
+        let t0 = alert.first_seen.as_second();
+        // Earlier runs, from the baseline store: facts first seen before this alert began.
+        let earlier = |kind: &str, key: &str, value: &str| {
+            self.baseline
+                .and_then(|b| b.first_seen(kind, key, value))
+                .filter(|t| *t < t0)
+        };
+        let from_baseline = earlier("principal", &alert.principal, "");
+        let familiar = !before.is_empty() || from_baseline.is_some();
         questions.push(qa(
             "Has this principal done snapshot operations before?",
-            match before.first() {
-                Some(first) => format!(
+            match (before.first(), from_baseline) {
+                (_, Some(t)) => format!(
+                    "Yes: since {} (baseline){}",
+                    jiff::Timestamp::from_second(t).unwrap_or_default(),
+                    if before.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", and {} times earlier in this input", before.len())
+                    }
+                ),
+                (Some(first), None) => format!(
                     "Yes: {} earlier in this input, first at {}",
                     before.len(),
                     first.time
                 ),
-                None => "No: first seen doing snapshot operations in this input".to_string(),
+                (None, None) => format!(
+                    "No: first seen doing snapshot operations{}",
+                    if self.baseline.is_some() {
+                        ""
+                    } else {
+                        " in this input (no baseline store)"
+                    }
+                ),
             },
         ));
+        let mut first_seen_points: Vec<(i32, String)> = Vec::new();
         if !familiar && alert.detector != caller_summary::DETECTOR {
-            alert.tags.push("first-seen".into());
-            alert.tags.sort();
-            alert.tags.dedup();
+            first_seen_points.push((
+                10,
+                "principal never seen doing snapshot operations before".into(),
+            ));
+        }
+        // Share targets never shared to before from this account.
+        if alert.detector.starts_with("snapshot.share.")
+            || alert.detector.starts_with("snapshot.chain.exfil")
+        {
+            let new_targets: Vec<&String> = alert
+                .share_targets
+                .iter()
+                .filter(|t| earlier("share-target", &alert.account, t).is_none())
+                .filter(|t| {
+                    !own.iter().any(|e| {
+                        e.time < alert.first_seen
+                            && e.outcome.success
+                            && e.share_targets.iter().any(|s| &s.id == *t)
+                    })
+                })
+                .collect();
+            if !new_targets.is_empty() && alert.severity >= Severity::Medium {
+                first_seen_points.push((
+                    10,
+                    format!(
+                        "share target never seen before: {}",
+                        new_targets
+                            .iter()
+                            .map(|t| t.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
         }
 
         let around =
@@ -94,19 +157,51 @@ impl<'e> History<'e> {
             .source_ips
             .iter()
             .map(String::as_str)
-            .filter(|ip| !known_ips.contains(ip))
+            .filter(|ip| {
+                !known_ips.contains(ip) && earlier("principal-ip", &alert.principal, ip).is_none()
+            })
             .collect();
-        let ip_answer = if known_ips.is_empty() {
+        let any_history = !known_ips.is_empty() || from_baseline.is_some();
+        let ip_answer = if !any_history {
             "no earlier activity to compare source IPs with".to_string()
         } else if new_ips.is_empty() {
             "source IPs seen before".to_string()
         } else {
+            if familiar && alert.severity >= Severity::Medium {
+                first_seen_points.push((
+                    5,
+                    format!(
+                        "known principal from a new source IP ({})",
+                        new_ips.join(", ")
+                    ),
+                ));
+            }
             format!("new source IPs {}", new_ips.join(", "))
         };
         questions.push(qa(
             "Failed logins or new source IPs for this principal around it?",
             format!("{failed_logins} failed logins within 24h; {ip_answer}"),
         ));
+        if !first_seen_points.is_empty() {
+            alert.tags.push("first-seen".into());
+            alert.tags.sort();
+            alert.tags.dedup();
+            let reasons = alert
+                .evidence
+                .entry("score_reasons")
+                .or_insert_with(|| json!([]));
+            for (points, reason) in &first_seen_points {
+                alert.score = (alert.score as i32 + points).clamp(0, 100) as u8;
+                if let Some(list) = reasons.as_array_mut() {
+                    list.push(json!({"points": points, "reason": reason}));
+                }
+            }
+            // The restore chain by an identity never seen doing snapshot work is the attack
+            // the spec describes: critical.
+            if alert.detector == "snapshot.chain.restore" && !familiar {
+                alert.severity = Severity::Critical;
+            }
+        }
 
         let h = hours(cfg, alert.first_seen);
         let local = alert.first_seen.to_zoned(cfg.timezone.clone());

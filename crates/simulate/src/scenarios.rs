@@ -45,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "deletion-burst",
     "enumeration-burst-pacu",
     "failed-share",
+    "restore-chain",
 ];
 
 const PACU: &str = "Boto3/1.26.47 Python/3.10.12 Linux/5.15.0 Botocore/1.29.47 Pacu-Session-2b3c1f6e-9c1e-4c52-9f1e-2f0d7a1c9e11";
@@ -336,6 +337,7 @@ pub fn generate(
                     vec![
                         ("snapshot.consumed.external", "critical"),
                         ("snapshot.share.external", "high"),
+                        ("snapshot.chain.exfiltration", "critical"),
                     ],
                 )
             } else {
@@ -403,7 +405,10 @@ pub fn generate(
             x.aws(c, false);
             (
                 "RDS snapshot restored publicly, then the master password reset",
-                vec![("snapshot.restore.public", "high")],
+                vec![
+                    ("snapshot.restore.public", "high"),
+                    ("snapshot.chain.restore", "high"),
+                ],
             )
         }
         "sas-export" => {
@@ -533,6 +538,43 @@ pub fn generate(
             (
                 "An attempt to make a snapshot public that failed",
                 vec![("snapshot.share.failed", "medium")],
+            )
+        }
+        "restore-chain" => {
+            // Created by ops in the afternoon; restored, mounted and opened to the world at night
+            // by a key never seen doing snapshot work.
+            let owner = estate.ops[0].clone();
+            let snap = format!("snap-0{}", x.rng.hex(16));
+            let vol = format!("vol-0{}", x.rng.hex(16));
+            let req = format!("{{\"volumeId\":\"vol-0{}\"}}", x.rng.hex(16));
+            let resp = format!("{{\"snapshotId\":\"{snap}\",\"status\":\"pending\"}}");
+            let c = x.call(&owner, noon(240), "CreateSnapshot", &req, &resp);
+            x.aws(c, false);
+            let who = actor(estate, "rc-restorer", CLI);
+            let req = format!("{{\"snapshotId\":\"{snap}\",\"zone\":\"eu-west-1a\"}}");
+            let resp = format!(
+                "{{\"volumeId\":\"{vol}\",\"snapshotId\":\"{snap}\",\"status\":\"creating\"}}"
+            );
+            let c = x.call(&who, night(24 * 60 - 60), "CreateVolume", &req, &resp);
+            x.aws(c, false);
+            let inst = format!("i-0{}", x.rng.hex(16));
+            let req = format!(
+                "{{\"volumeId\":\"{vol}\",\"instanceId\":\"{inst}\",\"device\":\"/dev/sdf\"}}"
+            );
+            let c = x.call(&who, night(24 * 60 - 55), "AttachVolume", &req, "{}");
+            x.aws(c, false);
+            let req = "{\"groupId\":\"sg-0a1b2c3d\",\"ipPermissions\":{\"items\":[{\"ipProtocol\":\"tcp\",\"fromPort\":22,\"toPort\":22,\"ipRanges\":{\"items\":[{\"cidrIp\":\"0.0.0.0/0\"}]}}]}}";
+            let c = x.call(
+                &who,
+                night(24 * 60 - 50),
+                "AuthorizeSecurityGroupIngress",
+                req,
+                "{\"_return\":true}",
+            );
+            x.aws(c, false);
+            (
+                "Snapshot restored by a new identity, attached and opened to the world on port 22",
+                vec![("snapshot.chain.restore", "critical")],
             )
         }
         _ => return None,

@@ -28,6 +28,7 @@ pub fn snaptrail() -> Command {
 pub fn hunt(paths: &[PathBuf], extra: &[&str]) -> (i32, Vec<Value>, String) {
     let mut cmd = snaptrail();
     cmd.arg("hunt")
+        .arg("--no-state")
         .arg("--config")
         .arg(data("snaptrail.toml"))
         .arg("--format")

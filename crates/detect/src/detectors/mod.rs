@@ -4,6 +4,8 @@
 //!   (windows, groups, chains); owns its state.
 
 pub mod caller_summary;
+pub mod chain_exfil;
+pub mod chain_restore;
 pub mod consumed;
 pub mod deletion_burst;
 pub mod enumeration_burst;
@@ -43,6 +45,8 @@ pub fn aggregators<'e>(cfg: &Config) -> Vec<Box<dyn Aggregator<'e> + 'e>> {
         Box::new(export::Exports::default()),
         Box::new(deletion_burst::DeletionBurst::new(cfg)),
         Box::new(enumeration_burst::EnumerationBurst::new(cfg)),
+        Box::new(chain_exfil::ExfilChain::default()),
+        Box::new(chain_restore::RestoreChain::default()),
     ]
 }
 
@@ -93,6 +97,14 @@ pub const DETECTORS: &[(&str, &str)] = &[
     (
         "snapshot.create.outside_principal",
         "a snapshot created by an identity outside the organization",
+    ),
+    (
+        "snapshot.chain.exfiltration",
+        "a snapshot shared with an untrusted account and then used by that account",
+    ),
+    (
+        "snapshot.chain.restore",
+        "a snapshot restored, mounted on an instance and exposed (world ingress or database password reset)",
     ),
     (
         "snapshot.delete.burst",
