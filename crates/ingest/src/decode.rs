@@ -67,7 +67,7 @@ impl<'a> Decoder<'a> {
 
     /// Read a whole stream. Line mode when the first non-blank line is a complete JSON value by
     /// itself; otherwise the stream is one document (pretty-printed record, array, envelope).
-    pub fn read_stream(&mut self, mut reader: Box<dyn BufRead + Send>) {
+    pub fn read_stream<R: BufRead>(&mut self, mut reader: R) {
         let mut line = Vec::new();
         let mut line_no = 0usize;
         let mut offset = 0u64;
@@ -147,6 +147,48 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Decode a whole input already in memory: the same decisions as `read_stream`, without
+    /// copying lines.
+    pub fn read_slice(&mut self, buf: &[u8]) {
+        self.out.summary.bytes += buf.len() as u64;
+        let mut pos = 0;
+        let mut line_no = 0;
+        let first = loop {
+            if pos >= buf.len() {
+                return;
+            }
+            let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i + 1);
+            line_no += 1;
+            let line = &buf[pos..end];
+            if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                break line;
+            }
+            pos = end;
+        };
+        if !matches!(first[skip_ws(first, 0)..].first(), Some(b'{' | b'[')) {
+            self.not_json(line_no);
+            return;
+        }
+        let rest = &buf[pos..];
+        if serde_json::from_slice::<serde::de::IgnoredAny>(first).is_ok()
+            || self.is_json_lines_with_bad_first_line(rest)
+        {
+            self.lines_of(rest, line_no);
+        } else {
+            self.document(rest, line_no);
+        }
+    }
+
+    fn not_json(&mut self, line_no: usize) {
+        self.skip("file:not-json");
+        self.out.diagnostics.push(Diagnostic {
+            file: self.name.to_string(),
+            location: format!("line {line_no}"),
+            message: "not JSON, file skipped".into(),
+            skipped: true,
+        });
+    }
+
     /// A file that is not one valid document but whose later lines are complete JSON objects is
     /// JSON lines with a broken line at the top, not one broken document.
     fn is_json_lines_with_bad_first_line(&self, buf: &[u8]) -> bool {
@@ -170,6 +212,11 @@ impl<'a> Decoder<'a> {
                 self.document(line, first_line + i);
             }
         }
+    }
+
+    /// The stream broke after `at` decompressed bytes, all of which were decoded.
+    pub fn read_failed(&mut self, at: u64, e: &std::io::Error) {
+        self.read_error(format!("decompressed byte {at}"), e);
     }
 
     fn read_error(&mut self, location: String, e: &std::io::Error) {

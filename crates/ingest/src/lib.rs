@@ -30,8 +30,24 @@ pub struct Batch {
 pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
     let name = input.name();
     let mut decoder = decode::Decoder::new(opts, &name);
-    match source::open(input) {
-        Ok((stream, _)) => decoder.read_stream(stream),
+    let small = match input {
+        Input::File(p) => std::fs::metadata(p)
+            .map(|m| m.len() <= source::WHOLE_FILE_LIMIT)
+            .unwrap_or(false)
+            .then_some(p),
+        Input::Stdin => None,
+    };
+    let opened = match small {
+        Some(path) => source::with_small_file(path, |bytes, failure| {
+            decoder.read_slice(bytes);
+            if let Some(e) = failure {
+                decoder.read_failed(bytes.len() as u64, &e);
+            }
+        }),
+        None => source::open(input).map(|(stream, _)| decoder.read_stream(stream)),
+    };
+    match opened {
+        Ok(()) => {}
         Err(e) => {
             decoder.out.summary.unreadable_files += 1;
             decoder.out.diagnostics.push(Diagnostic {

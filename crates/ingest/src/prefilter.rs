@@ -37,7 +37,8 @@ pub const NEEDLES: &[&str] = &[
     "instances.export",
     "consolelogin",
     "policy",
-    "accesskey",
+    // Not "accesskey": every CloudTrail record has an `accessKeyId`.
+    "createaccesskey",
     "loginprofile",
     "addusertogroup",
     "roleassignments",
@@ -56,7 +57,8 @@ fn automaton() -> &'static AhoCorasick {
         AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
-            .build(NEEDLES)
+            // Any record from an offensive tool is relevant, whatever its operation.
+            .build(NEEDLES.iter().chain(crate::normalize::ATTACK_TOOLS))
             .unwrap_or_else(|e| panic!("prefilter needles are static and valid: {e}"))
     })
 }

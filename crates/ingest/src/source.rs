@@ -123,3 +123,52 @@ pub fn decompress(raw: Box<dyn Read + Send>) -> io::Result<(Box<dyn BufRead + Se
     };
     Ok((stream, compression))
 }
+
+/// Files up to this size (compressed) are read whole into reused per-thread buffers; larger
+/// ones stream. CloudTrail objects are a few KB to a few MB: reading them whole and reusing the
+/// buffers avoids churning large allocations per file, which fragments the heap (measured:
+/// 567 MB RSS on 22k objects with fresh buffers per file).
+pub const WHOLE_FILE_LIMIT: u64 = 8 * 1024 * 1024;
+
+thread_local! {
+    static RAW: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PLAIN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Read a small file whole and decompress it into a reused buffer, then hand the bytes to `f`.
+/// A decompression error is returned beside the bytes that came before it.
+pub fn with_small_file<T>(
+    path: &Path,
+    f: impl FnOnce(&[u8], Option<io::Error>) -> T,
+) -> io::Result<T> {
+    RAW.with(|raw| {
+        PLAIN.with(|plain| {
+            let mut raw = raw.borrow_mut();
+            let mut plain = plain.borrow_mut();
+            raw.clear();
+            File::open(path)?.read_to_end(&mut raw)?;
+            let failure = match sniff(&raw) {
+                Compression::None => return Ok(f(&raw, None)),
+                Compression::Gzip => {
+                    plain.clear();
+                    flate2::bufread::MultiGzDecoder::new(&raw[..])
+                        .read_to_end(&mut plain)
+                        .err()
+                }
+                Compression::Zstd => {
+                    plain.clear();
+                    match zstd::Decoder::with_buffer(&raw[..]) {
+                        Ok(mut d) => d.read_to_end(&mut plain).err(),
+                        Err(e) => Some(e),
+                    }
+                }
+            };
+            let result = f(&plain, failure);
+            // Keep the buffers for the next file, unless one file made them huge.
+            if plain.capacity() > 64 * WHOLE_FILE_LIMIT as usize {
+                *plain = Vec::new();
+            }
+            Ok(result)
+        })
+    })
+}

@@ -188,3 +188,42 @@ fn off_hours_scenarios_follow_the_configured_zone() {
         bulk.first_seen
     );
 }
+
+#[test]
+fn prefilter_drops_nothing_a_detector_uses_on_simulated_data() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(
+        dir.path(),
+        &Sim {
+            background: 30_000,
+            days: 3,
+            ..Sim::default()
+        },
+    )
+    .unwrap();
+    let fast = ingest(
+        &[dir.path().to_path_buf()],
+        &Options {
+            prefilter: true,
+            only_relevant: true,
+        },
+    );
+    let full = ingest(
+        &[dir.path().to_path_buf()],
+        &Options {
+            prefilter: false,
+            only_relevant: true,
+        },
+    );
+    assert!(
+        fast.summary.prefiltered > fast.summary.records / 2,
+        "{:?}",
+        fast.summary
+    );
+    assert_eq!(fast.events, full.events);
+    let cfg = Config::default();
+    assert_eq!(
+        snaptrail_detect::hunt(&fast.events, &cfg),
+        snaptrail_detect::hunt(&full.events, &cfg)
+    );
+}

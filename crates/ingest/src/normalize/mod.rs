@@ -41,13 +41,14 @@ pub fn push_fact(facts: &mut Vec<String>, fact: impl Into<String>) {
 /// uses `stratus-red-team_<uuid>`.
 pub fn is_attack_tool_agent(agent: &str) -> bool {
     let lower = agent.to_ascii_lowercase();
-    [
-        "pacu",
-        "stratus-red-team",
-        "cloudgoat",
-        "scoutsuite",
-        "prowler",
-    ]
-    .iter()
-    .any(|tool| lower.contains(tool))
+    ATTACK_TOOLS.iter().any(|tool| lower.contains(tool))
 }
+
+/// Lower-case markers of offensive tooling in user agents (the prefilter looks for them too).
+pub const ATTACK_TOOLS: &[&str] = &[
+    "pacu",
+    "stratus-red-team",
+    "cloudgoat",
+    "scoutsuite",
+    "prowler",
+];
