@@ -109,7 +109,7 @@ impl<'a> Decoder<'a> {
             });
             return;
         }
-        let complete = serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok();
+        let complete = complete_json(&line);
         if !complete {
             let mut buf = std::mem::take(&mut line);
             if let Err(e) = reader.read_to_end(&mut buf) {
@@ -170,9 +170,7 @@ impl<'a> Decoder<'a> {
             return;
         }
         let rest = &buf[pos..];
-        if serde_json::from_slice::<serde::de::IgnoredAny>(first).is_ok()
-            || self.is_json_lines_with_bad_first_line(rest)
-        {
+        if complete_json(first) || self.is_json_lines_with_bad_first_line(rest) {
             self.lines_of(rest, line_no);
         } else {
             self.document(rest, line_no);
@@ -207,9 +205,18 @@ impl<'a> Decoder<'a> {
     }
 
     fn lines_of(&mut self, buf: &[u8], first_line: usize) {
-        for (i, line) in buf.split(|&b| b == b'\n').enumerate() {
+        let mut start = 0;
+        for (i, nl) in memchr::memchr_iter(b'\n', buf)
+            .chain(std::iter::once(buf.len()))
+            .enumerate()
+        {
+            let line = &buf[start..nl];
+            start = nl + 1;
             if line.iter().any(|b| !b.is_ascii_whitespace()) {
                 self.document(line, first_line + i);
+            }
+            if start > buf.len() {
+                break;
             }
         }
     }
@@ -401,6 +408,23 @@ impl<'a> Decoder<'a> {
             Err(message) => self.bad(origin.to_string(), message),
         }
     }
+}
+
+/// Is `line` a complete JSON value by itself? For a `{"Records":[…]}` envelope (a CloudTrail
+/// object is one long line) the byte splitter answers without parsing the whole thing; a full
+/// parse here would read every object twice.
+fn complete_json(line: &[u8]) -> bool {
+    let start = skip_ws(line, 0);
+    if let Some(open) = envelope_array(line, start) {
+        let split = split_array(line, open);
+        // After the array's `]`, only the object's closing `}` may follow.
+        return split.complete
+            && line[split.end..]
+                .iter()
+                .filter(|b| !b.is_ascii_whitespace())
+                .eq([&b'}']);
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
 }
 
 /// Name the kind of a record that is not an audit record, for the skip counts.

@@ -10,6 +10,8 @@ pub struct Split {
     /// False when the input ended before the array closed (truncated file); the last element,
     /// if any, is then the incomplete tail.
     pub complete: bool,
+    /// Just past the array's closing `]` (or the end of the input).
+    pub end: usize,
 }
 
 /// Skip ASCII whitespace (and a UTF-8 byte-order mark at the very start).
@@ -49,27 +51,28 @@ pub fn envelope_array(buf: &[u8], start: usize) -> Option<usize> {
 pub fn split_array(buf: &[u8], open: usize) -> Split {
     let mut elements = Vec::new();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
     let mut elem_start: Option<usize> = None;
     let mut i = open + 1;
     while i < buf.len() {
-        let b = buf[i];
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            i += 1;
-            continue;
-        }
-        match b {
+        match buf[i] {
             b'"' => {
-                in_string = true;
                 elem_start.get_or_insert(i);
+                // Jump through the string: most of a record's bytes are string bodies, and
+                // memchr skips them many bytes at a time.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                        Some(k) if buf[i + k] == b'\\' => i += k + 2,
+                        Some(k) => {
+                            i += k;
+                            break;
+                        }
+                        None => {
+                            i = buf.len();
+                            break;
+                        }
+                    }
+                }
             }
             b'{' | b'[' => {
                 depth += 1;
@@ -83,6 +86,7 @@ pub fn split_array(buf: &[u8], open: usize) -> Split {
                 return Split {
                     elements,
                     complete: true,
+                    end: i + 1,
                 };
             }
             b',' if depth == 0 => {
@@ -98,11 +102,12 @@ pub fn split_array(buf: &[u8], open: usize) -> Split {
         i += 1;
     }
     if let Some(s) = elem_start {
-        elements.push(trim(buf, s, buf.len()));
+        elements.push(trim(buf, s, buf.len().min(i)));
     }
     Split {
         elements,
         complete: false,
+        end: buf.len(),
     }
 }
 

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""snaptrail against DuckDB, jq and plain gunzip, side by side on the same data and machine.
+
+Generates CloudTrail with `snaptrail simulate` (JSON lines, and the S3 layout of .json.gz
+objects), then times, several times each:
+  - snaptrail hunt on JSON lines, with --threads 1 and 2, and on the S3 layout;
+  - DuckDB running the seed detection (caller_summary.sql) over the same JSON lines,
+    and checks that its rows equal snaptrail's caller-summary alerts;
+  - jq selecting the same snapshot events (JSON lines: cat | jq; S3 layout: zcat | jq), on both cores;
+  - gunzip alone over the S3 layout with snaptrail's own gzip code on the same cores.
+Prints medians, MB/s, events/s, peak RSS and the ratios. Not part of CI.
+
+Usage: bench/run.sh [--gb 10] [--reps 3] [--data DIR]
+"""
+import argparse, calendar, json, os, shutil, statistics, subprocess, sys, time, tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target/release/snaptrail"
+GUNZIP = ROOT / "target/release/examples/gunzip_tree"
+SNAPSHOT_OPS = ["CreateSnapshot", "CreateSnapshots", "CopySnapshot", "CreateImage", "CopyImage", "CreateDBSnapshot",
+                "CreateDBClusterSnapshot", "CopyDBSnapshot", "CopyDBClusterSnapshot", "ModifySnapshotAttribute",
+                "ModifyImageAttribute", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
+                "ResetSnapshotAttribute", "StartExportTask", "CreateInstanceExportTask", "ExportImage"]
+
+
+def timed(cmd, shell=False, stdout=subprocess.DEVNULL, ok=(0,)):
+    """Run once under /usr/bin/time; return (seconds, peak RSS in MB, stdout text or None)."""
+    full = ["/usr/bin/time", "-f", "%e %M"] + (["sh", "-c", cmd] if shell else cmd)
+    t0 = time.perf_counter()
+    p = subprocess.run(full, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode not in ok:
+        sys.exit(f"failed ({p.returncode}): {cmd}\n{p.stderr[-2000:]}")
+    last = p.stderr.strip().splitlines()[-1].split()
+    return wall, int(last[1]) / 1024, p.stdout if stdout == subprocess.PIPE else None
+
+
+def bench(name, cmd, reps, shell=False, ok=(0,)):
+    runs = [timed(cmd, shell, ok=ok) for _ in range(reps)]
+    secs = statistics.median(r[0] for r in runs)
+    rss = max(r[1] for r in runs)
+    print(f"  {name:<40} median {secs:7.2f} s   peak RSS {rss:7.0f} MB   ({', '.join(f'{r[0]:.2f}' for r in runs)})", flush=True)
+    return {"name": name, "secs": secs, "rss_mb": rss}
+
+
+def tree_bytes(d, suffix):
+    return sum(p.stat().st_size for p in Path(d).rglob(f"*{suffix}"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gb", type=float, default=2.0, help="GB of CloudTrail JSON to generate (per format)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--data", default=str(ROOT / "target/bench-data"))
+    args = ap.parse_args()
+    import duckdb
+
+    data = Path(args.data)
+    events = int(args.gb * 1e9 / 1300)  # ~1.3 KB per simulated CloudTrail record
+    marker = data / f"events-{events}"
+    if not marker.exists():
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True)
+        for fmt in ["jsonl", "s3"]:
+            subprocess.run([BIN, "simulate", "--cloud", "aws", "--format", fmt, "--background", str(events), "--days", "14",
+                            "--out", data / fmt, "--write-config", data / "snaptrail.toml"], check=True)
+        marker.touch()
+    jsonl, s3 = data / "jsonl", data / "s3"
+    jsonl_bytes = tree_bytes(jsonl, ".jsonl")
+    s3_json_bytes = json.loads((s3 / "ground-truth.json").read_text())["json_bytes"]
+    cfg = tomllib.loads((data / "snaptrail.toml").read_text())
+    n_records = json.loads((jsonl / "ground-truth.json").read_text())["records"]
+    print(f"data: {jsonl_bytes/1e9:.2f} GB JSON lines, {s3_json_bytes/1e9:.2f} GB JSON in {tree_bytes(s3, '.gz')/1e9:.2f} GB of .json.gz; {n_records} records")
+    print(f"machine: {os.cpu_count()} cores, {subprocess.run(['uname', '-srm'], capture_output=True, text=True).stdout.strip()}, "
+          f"duckdb {duckdb.__version__}, {subprocess.run(['jq', '--version'], capture_output=True, text=True).stdout.strip()}")
+
+    hunt = [str(BIN), "hunt", "--no-state", "--format", "jsonl", "--config", str(data / "snaptrail.toml")]
+    results = {}
+    print("JSON lines:")
+    results["snaptrail"] = bench("snaptrail hunt (2 threads)", hunt + ["--threads", "2", str(jsonl)], args.reps, ok=(0, 1))
+    results["snaptrail-1"] = bench("snaptrail hunt (1 thread)", hunt + ["--threads", "1", str(jsonl)], args.reps, ok=(0, 1))
+    files = sorted(str(p) for p in jsonl.rglob("*.jsonl"))
+    sql = (ROOT / "bench/caller_summary.sql").read_text()
+    sql = sql.replace("{files}", json.dumps(files).replace('"', "'")) \
+             .replace("{own_accounts}", json.dumps(cfg["organization"]["accounts"]).replace('"', "'")) \
+             .replace("{trusted}", json.dumps(cfg["organization"]["trusted_share_targets"]).replace('"', "'")) \
+             .replace("{window}", "86400").replace("{bulk}", "5").replace("{day_start}", "420").replace("{day_end}", "1140")
+    sql_file = data / "caller_summary.resolved.sql"
+    sql_file.write_text(sql)
+    duck_script = f"import duckdb,sys; rows=duckdb.sql(open({str(sql_file)!r}).read()).fetchall(); print(len(rows))"
+    results["duckdb"] = bench("duckdb seed SQL", [sys.executable, "-c", duck_script], args.reps)
+    jq_select = "select(.eventName | IN(" + ",".join(json.dumps(o) for o in SNAPSHOT_OPS) + "))"
+    (data / "select.jq").write_text(jq_select)
+    (data / "select-records.jq").write_text(".Records[] | " + jq_select)
+    results["jq"] = bench("jq (2 processes)", f"ls {jsonl}/aws/*/*.jsonl | xargs -P 2 -n 1 jq -c -f {data}/select.jq > /dev/null", 1, shell=True)
+
+    print("S3 layout (.json.gz objects):")
+    results["snaptrail-s3"] = bench("snaptrail hunt (2 threads)", hunt + ["--threads", "2", str(s3)], args.reps, ok=(0, 1))
+    results["gunzip"] = bench("gunzip only, same library (2 threads)", [str(GUNZIP), "--threads", "2", str(s3)], args.reps)
+    results["zcat-jq"] = bench("zcat | jq (2 processes)",
+                               f"find {s3} -name '*.gz' | xargs -P 2 -n 400 sh -c 'zcat \"$@\" | jq -c -f {data}/select-records.jq' _ > /dev/null", 1, shell=True)
+
+    # Same answers: DuckDB's rows against snaptrail's caller-summary alerts.
+    out = subprocess.run(hunt + [str(jsonl)], capture_output=True, text=True).stdout
+    ev = [a["evidence"] for a in map(json.loads, out.splitlines()) if a["detector"] == "snapshot.caller_summary"]
+    ours = sorted((e["caller"], calendar.timegm(time.strptime(e["window_start"], "%Y-%m-%dT%H:%M:%SZ")), e["snapshot_count"],
+                   e["external_share_count"], e["public_share_count"], e["off_hours_count"], e["weekend_count"],
+                   e["failed_count"], e["seed_score"]) for e in ev)
+    theirs = sorted(tuple(r) for r in duckdb.sql(sql).fetchall())
+    same = [tuple(r) for r in ours] == theirs
+    print(f"caller-summary rows: snaptrail {len(ours)}, duckdb {len(theirs)}, identical: {same}")
+    if not same:
+        diff = set(map(tuple, ours)) ^ set(theirs)
+        print("  differing rows (first 10):", *sorted(diff)[:10], sep="\n    ")
+
+    mb = jsonl_bytes / 1e6
+    s = results
+    print("\n| engine | data | median s | MB/s | events/s | peak RSS MB | snaptrail is faster by |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for key, label, size, base in [("snaptrail", "JSON lines", mb, "snaptrail"), ("snaptrail-1", "JSON lines", mb, "snaptrail"),
+                                   ("duckdb", "JSON lines", mb, "snaptrail"), ("jq", "JSON lines", mb, "snaptrail"),
+                                   ("snaptrail-s3", ".json.gz", s3_json_bytes / 1e6, "snaptrail-s3"),
+                                   ("gunzip", ".json.gz", s3_json_bytes / 1e6, "snaptrail-s3"), ("zcat-jq", ".json.gz", s3_json_bytes / 1e6, "snaptrail-s3")]:
+        r = s[key]
+        print(f"| {r['name']} | {label} | {r['secs']:.2f} | {size / r['secs']:.0f} | {n_records / r['secs']:,.0f} | {r['rss_mb']:.0f} | {r['secs'] / s[base]['secs']:.2f}x |")
+    print(f"\nthreads: 2 vs 1 = {s['snaptrail-1']['secs'] / s['snaptrail']['secs']:.2f}x; "
+          f"S3 layout vs gunzip alone = {s['snaptrail-s3']['secs'] / s['gunzip']['secs']:.2f}x the time; "
+          f"vs DuckDB {s['duckdb']['secs'] / s['snaptrail']['secs']:.1f}x faster; vs jq {s['jq']['secs'] / s['snaptrail']['secs']:.0f}x; "
+          f"vs zcat|jq {s['zcat-jq']['secs'] / s['snaptrail-s3']['secs']:.0f}x")
+    sys.exit(0 if same else 1)
+
+
+if __name__ == "__main__":
+    main()
