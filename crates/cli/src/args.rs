@@ -159,6 +159,10 @@ pub struct HuntArgs {
     pub to: Option<String>,
     #[command(flatten)]
     pub state: StateArgs,
+    /// The inputs are normalized events (`snaptrail events --only-relevant` output, JSON
+    /// lines) rather than raw logs: the reduce stage of a scale-out run.
+    #[arg(long)]
+    pub from_events: bool,
 }
 
 #[derive(Args, Clone)]

@@ -46,7 +46,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         prefilter: !args.input.no_prefilter && !args.input.strict,
         only_relevant: true,
     };
-    let mut batch = report::ingest(&args.input, opts)?;
+    let mut batch = if args.from_events {
+        report::read_events(&args.input)?
+    } else {
+        report::ingest(&args.input, opts)?
+    };
     if from.is_some() || to.is_some() {
         batch
             .events

@@ -29,6 +29,83 @@ pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
     Ok(batch)
 }
 
+/// Read normalized events (JSON lines of `Event`) from files or stdin. Rows of one operation
+/// that reached different map tasks merge here, as in a single-process hunt.
+pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
+    use snaptrail_ingest::Diagnostic;
+    use std::io::BufRead;
+    let started = Instant::now();
+    let (inputs, errors) = snaptrail_ingest::source::expand(&input.paths);
+    let mut batch = Batch::default();
+    for (file, message) in errors {
+        batch.summary.unreadable_files += 1;
+        batch.diagnostics.push(Diagnostic {
+            file,
+            location: String::new(),
+            message,
+            skipped: false,
+        });
+    }
+    for inp in &inputs {
+        let name = inp.name();
+        batch.summary.files += 1;
+        let stream = match snaptrail_ingest::source::open(inp) {
+            Ok((s, _)) => s,
+            Err(e) => {
+                batch.summary.unreadable_files += 1;
+                batch.diagnostics.push(Diagnostic {
+                    file: name,
+                    location: String::new(),
+                    message: format!("cannot read: {e}"),
+                    skipped: false,
+                });
+                continue;
+            }
+        };
+        for (i, line) in stream.split(b'\n').enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    batch.summary.read_errors += 1;
+                    batch.diagnostics.push(Diagnostic {
+                        file: name.clone(),
+                        location: format!("line {}", i + 1),
+                        message: format!("read error: {e}"),
+                        skipped: false,
+                    });
+                    break;
+                }
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            batch.summary.bytes += line.len() as u64 + 1;
+            batch.summary.records += 1;
+            match serde_json::from_slice::<snaptrail_model::Event>(&line) {
+                Ok(ev) => batch.events.push(ev),
+                Err(e) => {
+                    batch.summary.bad_records += 1;
+                    batch.diagnostics.push(Diagnostic {
+                        file: name.clone(),
+                        location: format!("line {}", i + 1),
+                        message: format!("not a normalized event: {e}"),
+                        skipped: false,
+                    });
+                }
+            }
+        }
+    }
+    batch.summary.merged += snaptrail_ingest::dedupe::collapse(&mut batch.events);
+    batch.summary.events = batch.events.len() as u64;
+    print_diagnostics(&batch, input);
+    if input.strict && batch.summary.has_bad_input() {
+        print_summary(&batch, started, None);
+        return Err("bad input and --strict: see the diagnostics above".into());
+    }
+    REPORT_START.with(|s| s.set(Some(started)));
+    Ok(batch)
+}
+
 thread_local! {
     static REPORT_START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }

@@ -10,7 +10,6 @@ use crate::split::{envelope_array, skip_ws, split_array};
 use base64::Engine;
 use serde_json::Value;
 use snaptrail_model::Event;
-use std::io::BufRead;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -65,85 +64,80 @@ impl<'a> Decoder<'a> {
         });
     }
 
-    /// Read a whole stream. Line mode when the first non-blank line is a complete JSON value by
-    /// itself; otherwise the stream is one document (pretty-printed record, array, envelope).
-    pub fn read_stream<R: BufRead>(&mut self, mut reader: R) {
-        let mut line = Vec::new();
-        let mut line_no = 0usize;
-        let mut offset = 0u64;
-        // Find the first non-blank line.
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) => return,
-                Ok(n) => {
-                    line_no += 1;
-                    offset += n as u64;
-                    if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                        break;
+    /// Read a stream in large chunks, decoding JSON lines in place (no per-line copies); a
+    /// stream that is one document (pretty-printed, or an envelope spanning lines) is read whole.
+    /// A read error keeps everything decoded before it.
+    pub fn read_chunked<R: std::io::Read>(&mut self, mut reader: R) {
+        const CHUNK: usize = 8 << 20;
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+        let mut eof = false;
+        let mut failed: Option<std::io::Error> = None;
+        let mut consumed = 0u64;
+        let fill = |buf: &mut Vec<u8>,
+                    reader: &mut R,
+                    eof: &mut bool,
+                    failed: &mut Option<std::io::Error>| {
+            while !*eof && failed.is_none() && buf.len() < buf.capacity() {
+                let len = buf.len();
+                let cap = buf.capacity();
+                buf.resize(cap, 0);
+                match reader.read(&mut buf[len..]) {
+                    Ok(0) => {
+                        buf.truncate(len);
+                        *eof = true;
                     }
-                }
-                Err(e) => {
-                    // A stream that breaks inside its first line (a truncated single-line
-                    // `{"Records":[…` object): salvage the complete records read so far.
-                    self.read_error(
-                        format!("decompressed byte {}", offset + line.len() as u64),
-                        &e,
-                    );
-                    self.out.summary.bytes += line.len() as u64;
-                    if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                        self.document(&line, line_no + 1);
+                    Ok(n) => buf.truncate(len + n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+                    Err(e) => {
+                        buf.truncate(len);
+                        *failed = Some(e);
                     }
-                    return;
                 }
             }
-        }
-        let first = line[skip_ws(&line, 0)..].first().copied();
-        if !matches!(first, Some(b'{' | b'[')) {
-            self.skip("file:not-json");
-            self.out.diagnostics.push(Diagnostic {
-                file: self.name.to_string(),
-                location: format!("line {line_no}"),
-                message: "not JSON, file skipped".into(),
-                skipped: true,
-            });
+        };
+        fill(&mut buf, &mut reader, &mut eof, &mut failed);
+        // Small or not line-oriented: decode as a whole, as for files read whole.
+        let first_end = memchr::memchr(b'\n', &buf);
+        let line_mode = first_end.is_some_and(|e| {
+            let first = &buf[..e];
+            let start = skip_ws(first, 0);
+            start < first.len() && complete_json(first)
+        });
+        if (eof || failed.is_some()) || !line_mode {
+            while !eof && failed.is_none() {
+                buf.reserve(buf.len());
+                fill(&mut buf, &mut reader, &mut eof, &mut failed);
+            }
+            self.read_slice(&buf);
+            if let Some(e) = failed {
+                self.read_failed(buf.len() as u64, &e);
+            }
             return;
         }
-        let complete = complete_json(&line);
-        if !complete {
-            let mut buf = std::mem::take(&mut line);
-            if let Err(e) = reader.read_to_end(&mut buf) {
-                // Whatever was read before the error is still decoded below.
-                let at = offset + buf.len() as u64;
-                self.read_error(format!("decompressed byte {at}"), &e);
-            }
-            self.out.summary.bytes += buf.len() as u64;
-            if self.is_json_lines_with_bad_first_line(&buf) {
-                self.lines_of(&buf, line_no);
+        let mut line_no = 1;
+        loop {
+            // Decode every complete line in the buffer; keep the unfinished tail.
+            let cut = if eof || failed.is_some() {
+                buf.len()
             } else {
-                self.document(&buf, line_no);
+                memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+            };
+            if cut > 0 {
+                self.out.summary.bytes += cut as u64;
+                line_no += self.lines_of(&buf[..cut], line_no);
+                consumed += cut as u64;
+                buf.drain(..cut);
+            } else if buf.len() == buf.capacity() {
+                // One line longer than the buffer: grow until it ends.
+                buf.reserve(buf.len());
             }
-            return;
+            if eof || failed.is_some() {
+                break;
+            }
+            fill(&mut buf, &mut reader, &mut eof, &mut failed);
         }
-        self.out.summary.bytes += line.len() as u64;
-        self.document(&line, line_no);
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) => {
-                    line_no += 1;
-                    self.out.summary.bytes += line.len() as u64;
-                    if line.iter().all(|b| b.is_ascii_whitespace()) {
-                        continue;
-                    }
-                    self.document(&line, line_no);
-                }
-                Err(e) => {
-                    self.read_error(format!("line {}", line_no + 1), &e);
-                    break;
-                }
-            }
+        if let Some(e) = failed {
+            self.read_failed(consumed, &e);
         }
     }
 
@@ -204,21 +198,22 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    fn lines_of(&mut self, buf: &[u8], first_line: usize) {
+    /// Decode each non-blank line of `buf` as a document; returns how many lines there were.
+    fn lines_of(&mut self, buf: &[u8], first_line: usize) -> usize {
         let mut start = 0;
-        for (i, nl) in memchr::memchr_iter(b'\n', buf)
-            .chain(std::iter::once(buf.len()))
-            .enumerate()
-        {
-            let line = &buf[start..nl];
-            start = nl + 1;
-            if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                self.document(line, first_line + i);
-            }
-            if start > buf.len() {
+        let mut lines = 0;
+        for nl in memchr::memchr_iter(b'\n', buf).chain(std::iter::once(buf.len())) {
+            if start > buf.len() || (nl == buf.len() && start == buf.len()) {
                 break;
             }
+            let line = &buf[start..nl];
+            if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                self.document(line, first_line + lines);
+            }
+            lines += 1;
+            start = nl + 1;
         }
+        lines
     }
 
     /// The stream broke after `at` decompressed bytes, all of which were decoded.
@@ -243,7 +238,7 @@ impl<'a> Decoder<'a> {
             envelope_array(buf, start).or_else(|| (buf.get(start) == Some(&b'[')).then_some(start));
         let Some(open) = open else {
             self.out.summary.records += 1;
-            if memchr::memmem::find(buf, b"\"digestS3Object\"").is_some() {
+            if is_digest(buf) {
                 self.skip("aws:cloudtrail-digest");
                 return;
             }
@@ -408,6 +403,18 @@ impl<'a> Decoder<'a> {
             Err(message) => self.bad(origin.to_string(), message),
         }
     }
+}
+
+/// A CloudTrail digest file: its first keys are the account and the digest's time range, so
+/// looking at the head is enough (and cheap enough to do for every record).
+fn is_digest(record: &[u8]) -> bool {
+    static DIGEST: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    let head = &record[..record.len().min(256)];
+    DIGEST
+        .get_or_init(|| memchr::memmem::Finder::new(b"\"digestStartTime\""))
+        .find(head)
+        .is_some()
 }
 
 /// Is `line` a complete JSON value by itself? For a `{"Records":[…]}` envelope (a CloudTrail

@@ -44,7 +44,7 @@ pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
                 decoder.read_failed(bytes.len() as u64, &e);
             }
         }),
-        None => source::open(input).map(|(stream, _)| decoder.read_stream(stream)),
+        None => source::open(input).map(|(stream, _)| decoder.read_chunked(stream)),
     };
     match opened {
         Ok(()) => {}
@@ -66,7 +66,7 @@ pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
 pub fn read_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> FileOutput {
     let mut decoder = decode::Decoder::new(opts, name);
     match source::decompress(Box::new(std::io::Cursor::new(bytes))) {
-        Ok((stream, _)) => decoder.read_stream(stream),
+        Ok((stream, _)) => decoder.read_chunked(stream),
         Err(e) => {
             decoder.out.summary.unreadable_files += 1;
             decoder.out.diagnostics.push(Diagnostic {

@@ -2,11 +2,20 @@
 //! that a detector or a triage question reads? Most audit records (Describe*, Get*, S3 data
 //! events) do not, and skipping their parse is where most of the speed comes from.
 //!
-//! The test is conservative by construction: every operation the normalizers classify as
-//! relevant contains one of these needles (case-insensitively), and `tests/prefilter.rs` checks
-//! that on the corpus and on generated data.
+//! CloudTrail records (the bulk of any hunt) take the fast path: find the `"eventName"` key with
+//! SIMD memmem, and ask whether that name can ever matter — answered once per distinct name by
+//! the AWS normalizer itself, so the prefilter cannot disagree with it. Records from offensive
+//! tools always pass. Everything else (Azure, GCP, LookupEvents' escaped JSON, odd spellings)
+//! falls back to case-insensitive needles.
+//!
+//! Both paths are conservative by construction, and `tests/` checks on the corpus and on
+//! simulated data that hunting with and without the prefilter gives identical results.
 
+use crate::normalize::{ATTACK_TOOLS, aws};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem::Finder;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub const NEEDLES: &[&str] = &[
@@ -58,12 +67,144 @@ fn automaton() -> &'static AhoCorasick {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             // Any record from an offensive tool is relevant, whatever its operation.
-            .build(NEEDLES.iter().chain(crate::normalize::ATTACK_TOOLS))
+            .build(NEEDLES.iter().chain(ATTACK_TOOLS))
             .unwrap_or_else(|e| panic!("prefilter needles are static and valid: {e}"))
     })
 }
 
+fn finder(key: &'static str) -> &'static Finder<'static> {
+    static EVENT_NAME: OnceLock<Finder<'static>> = OnceLock::new();
+    static USER_AGENT: OnceLock<Finder<'static>> = OnceLock::new();
+    match key {
+        "eventName" => EVENT_NAME.get_or_init(|| Finder::new(b"\"eventName\"")),
+        _ => USER_AGENT.get_or_init(|| Finder::new(b"\"userAgent\"")),
+    }
+}
+
+/// The string value of the first `"key"` in `record`, when it is written plainly
+/// (`"key": "value"` with no escapes in the value).
+fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
+    let at = finder(key).find(record)? + key.len() + 2;
+    let rest = &record[at..];
+    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    if rest[colon] != b':' {
+        return None;
+    }
+    let after = &rest[colon + 1..];
+    let quote = after.iter().position(|b| !b.is_ascii_whitespace())?;
+    if after[quote] != b'"' {
+        return None;
+    }
+    let value = &after[quote + 1..];
+    let end = memchr::memchr2(b'"', b'\\', value)?;
+    (value[end] == b'"').then_some(&value[..end])
+}
+
+thread_local! {
+    static NAMES: RefCell<HashMap<Box<[u8]>, bool>> = RefCell::new(HashMap::new());
+}
+
+/// Can a CloudTrail record with this `eventName` ever be relevant? Normalizes a synthetic
+/// record whose request meets every condition the normalizer looks at.
+fn name_matters(name: &[u8]) -> bool {
+    if let Some(known) = NAMES.with(|n| n.borrow().get(name).copied()) {
+        return known;
+    }
+    let answer = match std::str::from_utf8(name) {
+        Ok(name) => {
+            let record = serde_json::json!({
+                "eventName": name, "eventSource": "any.amazonaws.com", "eventTime": "2026-01-01T00:00:00Z",
+                "requestParameters": {"snapshotId": "snap-0", "backupRetentionPeriod": 0, "masterUserPassword": "*",
+                    "resourceType": "EBS_SNAPSHOT", "includePublic": true, "includeShared": true, "publiclyAccessible": true,
+                    "blockDeviceMapping": {"items": [{"ebs": {"snapshotId": "snap-0"}}]}},
+                "responseElements": {"snapshotType": "manual", "ConsoleLogin": "Success"}});
+            matches!(aws::normalize(&record, ""), Ok(crate::normalize::Normalized::Event(ev)) if ev.is_relevant())
+        }
+        Err(_) => true,
+    };
+    NAMES.with(|n| n.borrow_mut().insert(name.into(), answer));
+    answer
+}
+
+fn from_attack_tool(record: &[u8]) -> bool {
+    static TOOLS: OnceLock<AhoCorasick> = OnceLock::new();
+    let tools = TOOLS.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(ATTACK_TOOLS)
+            .unwrap_or_else(|e| panic!("tool names are static and valid: {e}"))
+    });
+    plain_value(record, "userAgent").is_some_and(|ua| tools.is_match(ua))
+}
+
 /// True when the record may matter and must be parsed.
 pub fn may_be_relevant(record: &[u8]) -> bool {
-    automaton().is_match(record)
+    match plain_value(record, "eventName") {
+        // A plain CloudTrail record: its name decides, unless an attack tool sent it. The
+        // user agent is checked only when a `"userAgent"` key is written plainly; otherwise
+        // the needles decide.
+        Some(name) => {
+            name_matters(name)
+                || from_attack_tool(record)
+                || (finder("userAgent").find(record).is_none() && automaton().is_match(record))
+        }
+        None => automaton().is_match(record),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_judged_by_the_normalizer() {
+        for name in [
+            "CreateSnapshot",
+            "ModifySnapshotAttribute",
+            "DescribeSnapshots",
+            "ConsoleLogin",
+            "AttachRolePolicy",
+            "ModifyDBInstance",
+            "AuthorizeSecurityGroupIngress",
+            "SharedSnapshotVolumeCreated",
+            "DeleteRule",
+        ] {
+            assert!(name_matters(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "DescribeInstances",
+            "GetObject",
+            "AssumeRole",
+            "Decrypt",
+            "PutObject",
+        ] {
+            assert!(!name_matters(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
+    fn plain_values_with_any_spacing() {
+        assert_eq!(
+            plain_value(br#"{"eventName":"X","a":1}"#, "eventName"),
+            Some(&b"X"[..])
+        );
+        assert_eq!(
+            plain_value(br#"{"eventName" : "Create"}"#, "eventName"),
+            Some(&b"Create"[..])
+        );
+        assert_eq!(plain_value(br#"{"eventName": 42}"#, "eventName"), None);
+        assert_eq!(
+            plain_value(
+                br#"{"CloudTrailEvent": "{\"eventName\":\"X\"}"}"#,
+                "eventName"
+            ),
+            None
+        );
+        assert!(may_be_relevant(
+            br#"{"eventName":"GetObject","userAgent":"Boto3 Pacu-Session-1"}"#
+        ));
+        assert!(!may_be_relevant(
+            br#"{"eventName":"GetObject","userAgent":"aws-cli/2"}"#
+        ));
+    }
 }

@@ -10,7 +10,7 @@ use snaptrail_ingest::{Options, read_bytes};
 use std::io::Write;
 
 const OPTS: Options = Options {
-    prefilter: true,
+    prefilter: false,
     only_relevant: false,
 };
 
