@@ -13,3 +13,5 @@ cargo test --workspace --locked
 # release binary (the README's demo uses the same build).
 cargo build --release --locked
 ./target/release/snaptrail validate --background 1000000
+# Scale-out: a Spark standalone cluster on loopback gives the same alert ids as one process.
+bash deploy/spark/test.sh

@@ -123,7 +123,18 @@ def main(argv=None):
     if args.time_to:
         extra += ["--to", args.time_to]
 
-    files = sc.binaryFiles(",".join(args.input), minPartitions=args.map_partitions or None)
+    local = [p[len("file:"):] if p.startswith("file:") else p for p in args.input if "://" not in p or p.startswith("file:")]
+    if len(local) == len(args.input):
+        # Local or shared file system: list here and read on the executors. Hadoop's Path
+        # rejects the colons in GCP sink object names (`08:00:00_08:59:59_S0.json`).
+        paths = sorted(os.path.join(root, f) for top in local for root, _, names in os.walk(top) for f in names) \
+            + [p for p in local if os.path.isfile(p)]
+        files = sc.parallelize(paths, args.map_partitions or max(1, min(len(paths), sc.defaultParallelism * 4))) \
+            .map(lambda p: (p, open(p, "rb").read()))
+    else:
+        # Object stores: Spark lists and reads; log trees are nested, so list recursively.
+        sc._jsc.hadoopConfiguration().set("mapreduce.input.fileinputformat.input.dir.recursive", "true")
+        files = sc.binaryFiles(",".join(args.input), minPartitions=args.map_partitions or None)
 
     def run_map(part):
         from pyspark import SparkFiles
