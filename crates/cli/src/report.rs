@@ -20,6 +20,11 @@ pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
     }
     let started = Instant::now();
     let batch = snaptrail_ingest::ingest(&input.paths, &opts);
+    finish(batch, input, started)
+}
+
+/// Report what was wrong with the input, and refuse it under `--strict`.
+fn finish(batch: Batch, input: &InputArgs, started: Instant) -> Result<Batch, String> {
     print_diagnostics(&batch, input);
     if input.strict && batch.summary.has_bad_input() {
         print_summary(&batch, started, None);
@@ -35,17 +40,7 @@ pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
     use snaptrail_ingest::Diagnostic;
     use std::io::BufRead;
     let started = Instant::now();
-    let (inputs, errors) = snaptrail_ingest::source::expand(&input.paths);
-    let mut batch = Batch::default();
-    for (file, message) in errors {
-        batch.summary.unreadable_files += 1;
-        batch.diagnostics.push(Diagnostic {
-            file,
-            location: String::new(),
-            message,
-            skipped: false,
-        });
-    }
+    let (inputs, mut batch) = snaptrail_ingest::walk(&input.paths);
     for inp in &inputs {
         let name = inp.name();
         batch.summary.files += 1;
@@ -97,13 +92,7 @@ pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
     }
     batch.summary.merged += snaptrail_ingest::dedupe::collapse(&mut batch.events);
     batch.summary.events = batch.events.len() as u64;
-    print_diagnostics(&batch, input);
-    if input.strict && batch.summary.has_bad_input() {
-        print_summary(&batch, started, None);
-        return Err("bad input and --strict: see the diagnostics above".into());
-    }
-    REPORT_START.with(|s| s.set(Some(started)));
-    Ok(batch)
+    finish(batch, input, started)
 }
 
 thread_local! {

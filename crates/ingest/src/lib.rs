@@ -46,17 +46,8 @@ pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
         }),
         None => source::open(input).map(|(stream, _)| decoder.read_chunked(stream)),
     };
-    match opened {
-        Ok(()) => {}
-        Err(e) => {
-            decoder.out.summary.unreadable_files += 1;
-            decoder.out.diagnostics.push(Diagnostic {
-                file: name.clone(),
-                location: String::new(),
-                message: format!("cannot read: {e}"),
-                skipped: false,
-            });
-        }
+    if let Err(e) = opened {
+        unreadable(&mut decoder.out, &name, &e);
     }
     decoder.out.summary.files += 1;
     decoder.out
@@ -67,23 +58,25 @@ pub fn read_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> FileOutput {
     let mut decoder = decode::Decoder::new(opts, name);
     match source::decompress(Box::new(std::io::Cursor::new(bytes))) {
         Ok((stream, _)) => decoder.read_chunked(stream),
-        Err(e) => {
-            decoder.out.summary.unreadable_files += 1;
-            decoder.out.diagnostics.push(Diagnostic {
-                file: name.to_string(),
-                location: String::new(),
-                message: format!("cannot read: {e}"),
-                skipped: false,
-            });
-        }
+        Err(e) => unreadable(&mut decoder.out, name, &e),
     }
     decoder.out.summary.files += 1;
     decoder.out
 }
 
-/// Read every input, files in parallel on the current rayon pool; the result does not depend on
-/// the number of threads (outputs are combined in input order, then sorted and collapsed).
-pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
+/// A file that could not be read at all.
+fn unreadable(out: &mut FileOutput, name: &str, e: &std::io::Error) {
+    out.summary.unreadable_files += 1;
+    out.diagnostics.push(Diagnostic {
+        file: name.to_string(),
+        location: String::new(),
+        message: format!("cannot read: {e}"),
+        skipped: false,
+    });
+}
+
+/// Expand paths into inputs; paths that cannot be walked are reported in the returned batch.
+pub fn walk(paths: &[PathBuf]) -> (Vec<Input>, Batch) {
     let (inputs, errors) = source::expand(paths);
     let mut batch = Batch::default();
     for (file, message) in errors {
@@ -95,6 +88,13 @@ pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
             skipped: false,
         });
     }
+    (inputs, batch)
+}
+
+/// Read every input, files in parallel on the current rayon pool; the result does not depend on
+/// the number of threads (outputs are combined in input order, then sorted and collapsed).
+pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
+    let (inputs, mut batch) = walk(paths);
     let outputs: Vec<FileOutput> = inputs
         .par_iter()
         .map(|input| read_input(input, opts))
