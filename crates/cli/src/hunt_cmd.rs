@@ -135,23 +135,12 @@ fn detect(
         last.time.as_second() + horizon,
     )?;
     let mut all: Vec<Event> = events.to_vec();
-    let here: std::collections::HashSet<(&str, i64, &str)> = events
-        .iter()
-        .map(|e| {
-            (
-                e.event_id.as_str(),
-                e.time.as_second(),
-                e.operation.as_str(),
-            )
-        })
-        .collect();
-    all.extend(retained.into_iter().filter(|e| {
-        !here.contains(&(
-            e.event_id.as_str(),
-            e.time.as_second(),
-            e.operation.as_str(),
-        ))
-    }));
+    let here: std::collections::HashSet<String> = events.iter().map(Event::source_key).collect();
+    all.extend(
+        retained
+            .into_iter()
+            .filter(|e| !here.contains(&e.source_key())),
+    );
     snaptrail_ingest::dedupe::sort(&mut all);
     let alerts =
         snaptrail_detect::hunt_with(&all, cfg, Some(&*store as &dyn snaptrail_model::Baseline));

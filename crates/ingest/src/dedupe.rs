@@ -3,26 +3,19 @@
 //! GCP `first`/`last` entries of one `operation.id`) merge into one event with the final outcome.
 
 use snaptrail_model::{Cloud, Event};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Collapse `events` in place; returns how many rows were folded into others. The result is
 /// sorted by time, then cloud, then event id, so it does not depend on read order.
 pub fn collapse(events: &mut Vec<Event>) -> u64 {
     sort(events);
-    let mut by_id: HashMap<(Cloud, String, i64, String), usize> = HashMap::new();
+    let mut by_id: HashSet<String> = HashSet::new();
     let mut by_op: HashMap<(Cloud, String, String), usize> = HashMap::new();
     let mut kept: Vec<Event> = Vec::with_capacity(events.len());
     let mut merged = 0u64;
     for ev in events.drain(..) {
-        // The same source id for the same operation at the same instant is the same record:
-        // real duplicates are identical, while test data reuses placeholder ids across events.
-        let id_key = (
-            ev.cloud,
-            ev.event_id.clone(),
-            ev.time.as_millisecond(),
-            ev.operation.clone(),
-        );
-        if !ev.event_id.is_empty() && by_id.contains_key(&id_key) {
+        let id_key = ev.source_key();
+        if !ev.event_id.is_empty() && by_id.contains(&id_key) {
             merged += 1;
             continue;
         }
@@ -36,7 +29,7 @@ pub fn collapse(events: &mut Vec<Event>) -> u64 {
             by_op.insert(op_key, kept.len());
         }
         if !ev.event_id.is_empty() {
-            by_id.insert(id_key, kept.len());
+            by_id.insert(id_key);
         }
         kept.push(ev);
     }

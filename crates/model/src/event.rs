@@ -193,6 +193,20 @@ impl Event {
         std::iter::once(self.event_id.as_str()).chain(self.merged_ids.iter().map(String::as_str))
     }
 
+    /// What makes two rows the same source record: the same id for the same operation at the
+    /// same instant, in the same cloud. Real duplicates (overlapping exports) are identical;
+    /// test data and some tools reuse placeholder ids across different events, which this
+    /// keeps apart. Dedupe, the state store's idempotency and run-to-run merges all use it.
+    pub fn source_key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.cloud.as_str(),
+            self.event_id,
+            self.time.as_millisecond(),
+            self.operation
+        )
+    }
+
     pub fn resource_ids(&self) -> impl Iterator<Item = &str> {
         self.resources.iter().map(|r| r.id.as_str())
     }

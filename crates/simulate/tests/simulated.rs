@@ -124,6 +124,30 @@ fn the_layout_is_the_clouds_own() {
     );
 }
 
+/// Simulate into `dir`, hunt it as `validate` does (the estate's organization added to `cfg`),
+/// and score the alerts against the ground truth.
+fn hunt_simulated(
+    dir: &Path,
+    opts: &Sim,
+    cfg: &mut Config,
+) -> (
+    snaptrail_simulate::Manifest,
+    Vec<snaptrail_model::Alert>,
+    snaptrail_simulate::score::Report,
+) {
+    let m = simulate(dir, opts).unwrap();
+    cfg.extend_organization(
+        &m.accounts,
+        &m.domains,
+        &m.trusted_share_targets,
+        &m.allow_principals,
+    );
+    let batch = ingest(&[dir.to_path_buf()], &Options::default());
+    let alerts = snaptrail_detect::hunt(&batch.events, cfg);
+    let report = snaptrail_simulate::score::evaluate(&m.truth, &alerts);
+    (m, alerts, report)
+}
+
 /// The regression gate for issue 5: all scenarios found, no medium-or-higher alert on the
 /// background. (CI also runs `snaptrail validate` on a million background events.)
 #[test]
@@ -136,17 +160,8 @@ fn every_scenario_is_found_and_the_background_is_quiet() {
         timezone: cfg.timezone.clone(),
         ..Sim::default()
     };
-    let m = simulate(dir.path(), &opts).unwrap();
+    let (m, _, report) = hunt_simulated(dir.path(), &opts, &mut cfg);
     assert_eq!(m.truth.len(), snaptrail_simulate::SCENARIOS.len());
-    cfg.extend_organization(
-        &m.accounts,
-        &m.domains,
-        &m.trusted_share_targets,
-        &m.allow_principals,
-    );
-    let batch = ingest(&[dir.path().to_path_buf()], &Options::default());
-    let alerts = snaptrail_detect::hunt(&batch.events, &cfg);
-    let report = snaptrail_simulate::score::evaluate(&m.truth, &alerts);
     let failed: Vec<_> = report.rows.iter().filter(|r| !r.pass).collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(report.false_positives, Vec::<String>::new());
@@ -167,16 +182,7 @@ fn off_hours_scenarios_follow_the_configured_zone() {
         scenarios: vec!["bulk-offhours-creation".into()],
         ..Sim::default()
     };
-    let m = simulate(dir.path(), &opts).unwrap();
-    cfg.extend_organization(
-        &m.accounts,
-        &m.domains,
-        &m.trusted_share_targets,
-        &m.allow_principals,
-    );
-    let batch = ingest(&[dir.path().to_path_buf()], &Options::default());
-    let alerts = snaptrail_detect::hunt(&batch.events, &cfg);
-    let report = snaptrail_simulate::score::evaluate(&m.truth, &alerts);
+    let (_, alerts, report) = hunt_simulated(dir.path(), &opts, &mut cfg);
     assert!(report.passed(), "{:#?}", report.rows);
     let bulk = alerts
         .iter()

@@ -163,7 +163,8 @@ impl Store {
                 .map_err(|e| err(&path, e))?;
             for ev in events {
                 let t = ev.time.as_second();
-                let key = seen_key(ev);
+                // The same identity dedupe uses, so "seen" and "duplicate" agree.
+                let key = ev.source_key();
                 if seen.execute(params![key, t]).map_err(|e| err(&path, e))? == 0 {
                     stats.already_seen += 1;
                     continue;
@@ -259,18 +260,6 @@ impl Baseline for Store {
             .ok()
             .flatten()
     }
-}
-
-/// The idempotency key: the source id (with time and operation, as dedupe does: test data and
-/// some tools reuse ids).
-fn seen_key(ev: &Event) -> String {
-    format!(
-        "{}|{}|{}|{}",
-        ev.cloud.as_str(),
-        ev.event_id,
-        ev.time.as_second(),
-        ev.operation
-    )
 }
 
 /// The baseline facts one event contributes.

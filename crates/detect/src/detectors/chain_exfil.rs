@@ -14,6 +14,11 @@ use std::collections::BTreeMap;
 /// The target of a public share: every account.
 const ANYONE: &str = "*";
 
+/// Did a share with these targets give `account` access?
+fn granted(targets: &[String], account: &str) -> bool {
+    targets.iter().any(|t| t == account || t == ANYONE)
+}
+
 #[derive(Default)]
 struct Chain<'e> {
     creates: Vec<&'e Event>,
@@ -53,9 +58,7 @@ impl<'e> Aggregator<'e> for ExfilChain<'e> {
                     let chain = self.by_snapshot.entry(id.to_string()).or_default();
                     // A copy or volume made in another account than the share was made in is a use.
                     if chain.shares.iter().any(|(s, targets)| {
-                        s.account != ev.account
-                            && (targets.contains(&ev.account)
-                                || targets.iter().any(|t| t == ANYONE))
+                        s.account != ev.account && granted(targets, &ev.account)
                     }) {
                         chain.uses.push((ev, ev.account.clone()));
                     } else {
@@ -94,10 +97,10 @@ impl<'e> Aggregator<'e> for ExfilChain<'e> {
                 let Some(user) = user else { return };
                 for id in snapshot_ids(ev) {
                     if let Some(chain) = self.by_snapshot.get_mut(id) {
-                        let shared_to_user = chain.shares.iter().any(|(s, targets)| {
-                            (targets.contains(&user) || targets.iter().any(|t| t == ANYONE))
-                                && s.time <= ev.time
-                        });
+                        let shared_to_user = chain
+                            .shares
+                            .iter()
+                            .any(|(s, targets)| granted(targets, &user) && s.time <= ev.time);
                         if shared_to_user
                             && (ev.component == Component::Consume
                                 || chain.shares.iter().any(|(s, _)| s.account != ev.account))
