@@ -15,9 +15,10 @@ pub fn run(args: EventsArgs) -> Result<ExitCode, String> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for ev in &batch.events {
-        // serde_json escapes control characters, so a log field cannot reach the terminal raw.
-        serde_json::to_writer(&mut out, ev).map_err(|e| e.to_string())?;
-        if out.write_all(b"\n").is_err() {
+        // Neutralized like the alert formats: control characters escaped by serde, and
+        // `< > &` and bidirectional controls as \uXXXX (the decoded values are unchanged).
+        let line = serde_json::to_string(ev).map_err(|e| e.to_string())?;
+        if writeln!(out, "{}", snaptrail_output::sanitize::json_html_safe(&line)).is_err() {
             break; // downstream closed the pipe (`| head`): stop quietly
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::args::InputArgs;
 use snaptrail_ingest::{Batch, Options};
+use snaptrail_output::sanitize::terminal;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -109,25 +110,18 @@ fn print_diagnostics(batch: &Batch, input: &InputArgs) {
         *n += 1;
         if input.verbose || *n <= SHOWN_PER_FILE {
             let label = if d.skipped { "skipped" } else { "bad input" };
-            eprintln!("snaptrail: {label}: {}", sanitize(&d.to_string()));
+            eprintln!("snaptrail: {label}: {}", terminal(&d.to_string()));
         }
     }
     for (file, n) in per_file {
         if !input.verbose && n > SHOWN_PER_FILE {
             eprintln!(
                 "snaptrail: bad input: {}: {} more problems not shown (-v shows all)",
-                sanitize(file),
+                terminal(file),
                 n - SHOWN_PER_FILE
             );
         }
     }
-}
-
-/// Diagnostics quote log content: keep control characters off the terminal.
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect()
 }
 
 pub fn print_summary(batch: &Batch, started: Instant, alerts: Option<usize>) {

