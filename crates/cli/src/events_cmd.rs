@@ -23,6 +23,6 @@ pub fn run(args: EventsArgs) -> Result<ExitCode, String> {
         }
     }
     let _ = out.flush();
-    report::print_summary(&batch, report::started(), None);
+    report::print_summary(&batch.summary, report::started(), None);
     Ok(ExitCode::SUCCESS)
 }

@@ -2,14 +2,17 @@
 
 use crate::args::{BaselineArgs, ConfigAction, ConfigArgs, Format, HuntArgs, StateArgs};
 use crate::report;
-use snaptrail_detect::Config;
+use snaptrail_detect::{Config, Hunter, StreamStats};
 use snaptrail_ingest::Options;
+use snaptrail_ingest::dedupe::Collapser;
+use snaptrail_ingest::spool::{self, Sorted, Spool};
 use snaptrail_model::Severity;
 use snaptrail_model::{Alert, Event};
 use snaptrail_state::{Caps, Store};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
     match explicit {
@@ -46,18 +49,29 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         prefilter: !args.input.no_prefilter && !args.input.strict,
         only_relevant: true,
     };
-    let mut batch = if args.from_events {
-        report::read_events(&args.input)?
+    let (spool, mut summary) = if args.from_events {
+        let batch = report::read_events(&args.input)?;
+        let spool = Spool::in_temp_dir(spool::DEFAULT_BUDGET);
+        spool.add(batch.events);
+        (spool, batch.summary)
     } else {
-        report::ingest(&args.input, opts)?
+        let spooled = report::spool(&args.input, opts)?;
+        (spooled.spool, spooled.summary)
     };
-    if from.is_some() || to.is_some() {
-        batch
-            .events
-            .retain(|e| snaptrail_detect::triage::within(e.time, from, to));
+    let store = open_store(&args.state)?;
+    let mut retained = 0;
+    if let (Some(store), Some((first, last))) = (&store, spool.time_range()) {
+        // Events earlier runs kept, around this run's time span, so chains link across runs.
+        let horizon = 86400 + cfg.window_secs.max(cfg.chain_horizon_secs);
+        let earlier = store.retained(first.as_second() - horizon, last.as_second() + horizon)?;
+        retained = earlier.len();
+        spool.add(earlier);
     }
-    let mut store = open_store(&args.state)?;
-    let (mut alerts, already) = detect(&batch.events, &cfg, store.as_mut())?;
+    let spilled = spool.spilled();
+    let sorted = spool.into_sorted()?;
+    let (mut alerts, stats, already) = detect(sorted, &cfg, store.as_ref(), from, to)?;
+    summary.merged += stats.merged;
+    summary.events = stats.stream.events;
     if let Some(min) = min {
         // Only what is printed counts as reported: filtered alerts stay unreported.
         alerts.retain(|a| a.severity >= min);
@@ -83,17 +97,19 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     {
         return Err(format!("writing results: {e}"));
     }
-    report::print_summary(&batch, report::started(), Some(alerts.len()));
-    if let Some(store) = store.as_mut() {
+    report::print_summary(&summary, report::started(), Some(alerts.len()));
+    print_stream_stats(&stats, spilled, &cfg);
+    if let Some(store) = &store {
         // Commit after printing: a run killed before this point commits nothing, and its
         // rerun reports the same alerts again (at least once, never lost).
-        let stats = store.commit(&batch.events, &alerts, false)?;
+        let c = store.end_run(&alerts)?;
         eprintln!(
-            "snaptrail: state {}: {} new events, {} seen in earlier runs, {} evicted by age or cap; {} alerts reported earlier not repeated",
+            "snaptrail: state {}: {} new events, {} seen in earlier runs (of them {} read back for chains), {} evicted by age or cap; {} alerts reported earlier not repeated",
             store.path.display(),
-            stats.new_events,
-            stats.already_seen,
-            stats.evicted,
+            c.new_events,
+            c.already_seen,
+            retained,
+            c.evicted,
             already
         );
     }
@@ -102,6 +118,38 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Say what the memory caps did, when they did anything.
+fn print_stream_stats(stats: &Detected, spilled: u64, cfg: &Config) {
+    let s = &stats.stream;
+    let mut parts = Vec::new();
+    if spilled > 0 {
+        parts.push(format!(
+            "{spilled} events sorted through temporary run files"
+        ));
+    }
+    if s.evicted_keys > 0 {
+        parts.push(format!(
+            "{} windows/episodes/chains closed early at limits.max_keys = {}",
+            s.evicted_keys, cfg.max_keys
+        ));
+    }
+    if s.forgotten_principals > 0 {
+        parts.push(format!(
+            "{} principals' history forgotten at limits.max_principals = {}",
+            s.forgotten_principals, cfg.max_principals
+        ));
+    }
+    if stats.forced > 0 {
+        parts.push(format!(
+            "{} events passed on before their operation's rows all came (too many held)",
+            stats.forced
+        ));
+    }
+    if !parts.is_empty() {
+        eprintln!("snaptrail: memory caps: {}", parts.join("; "));
+    }
 }
 
 fn open_store(args: &StateArgs) -> Result<Option<Store>, String> {
@@ -116,41 +164,65 @@ fn open_store(args: &StateArgs) -> Result<Option<Store>, String> {
     Store::open(&dir, Caps::default()).map(Some)
 }
 
-/// Detect over this run's events plus the retained events of earlier runs that chains may
-/// need; with a store, drop alerts it has already reported. Returns (alerts, not repeated).
+/// What the detection stage counted.
+struct Detected {
+    stream: StreamStats,
+    merged: u64,
+    forced: u64,
+}
+
+/// Stream the run's events (time order, earlier runs' retained events included) through
+/// collapse, the time filter, the store and the detectors; with a store, drop alerts it has
+/// already reported. Returns (alerts, counts, not repeated).
 fn detect(
-    events: &[Event],
+    sorted: Sorted,
     cfg: &Config,
-    store: Option<&mut Store>,
-) -> Result<(Vec<Alert>, usize), String> {
+    store: Option<&Store>,
+    from: Option<jiff::Timestamp>,
+    to: Option<jiff::Timestamp>,
+) -> Result<(Vec<Alert>, Detected, usize), String> {
+    let mut hunter = Hunter::new(cfg, store.map(|s| s as &dyn snaptrail_model::Baseline));
+    if let Some(store) = store {
+        store.begin_run()?;
+    }
+    let mut collapser = Collapser::default();
+    let mut failed: Option<String> = None;
+    let mut each = |ev: Event| {
+        if !snaptrail_detect::triage::within(ev.time, from, to) {
+            return;
+        }
+        if let (Some(store), None) = (store, &failed)
+            && let Err(e) = store.record(&ev, false)
+        {
+            failed = Some(e);
+        }
+        hunter.push(Arc::new(ev));
+    };
+    let mut sorted = sorted;
+    for ev in sorted.by_ref() {
+        collapser.push(ev, &mut each);
+    }
+    let (merged, forced) = (collapser.merged, collapser.forced);
+    collapser.finish(&mut each);
+    if let Some(e) = failed.or(sorted.error.take()) {
+        return Err(e);
+    }
+    let (alerts, stream) = hunter.finish();
+    let counts = Detected {
+        stream,
+        merged,
+        forced,
+    };
     let Some(store) = store else {
-        return Ok((snaptrail_detect::hunt(events, cfg), 0));
+        return Ok((alerts, counts, 0));
     };
-    let (Some(first), Some(last)) = (events.first(), events.last()) else {
-        return Ok((Vec::new(), 0));
-    };
-    let horizon = 86400 + cfg.window_secs;
-    let retained = store.retained(
-        first.time.as_second() - horizon,
-        last.time.as_second() + horizon,
-    )?;
-    let mut all: Vec<Event> = events.to_vec();
-    let here: std::collections::HashSet<String> = events.iter().map(Event::source_key).collect();
-    all.extend(
-        retained
-            .into_iter()
-            .filter(|e| !here.contains(&e.source_key())),
-    );
-    snaptrail_ingest::dedupe::sort(&mut all);
-    let alerts =
-        snaptrail_detect::hunt_with(&all, cfg, Some(&*store as &dyn snaptrail_model::Baseline));
     let total = alerts.len();
     let fresh: Vec<Alert> = alerts
         .into_iter()
         .filter(|a| !store.reported(&a.id))
         .collect();
     let already = total - fresh.len();
-    Ok((fresh, already))
+    Ok((fresh, counts, already))
 }
 
 pub fn baseline(args: BaselineArgs) -> Result<ExitCode, String> {
@@ -168,7 +240,7 @@ pub fn baseline(args: BaselineArgs) -> Result<ExitCode, String> {
         },
     )?;
     let stats = store.commit(&batch.events, &[], true)?;
-    report::print_summary(&batch, report::started(), None);
+    report::print_summary(&batch.summary, report::started(), None);
     eprintln!(
         "snaptrail: baseline {}: learned from {} new events ({} already known), {} facts now, {} evicted",
         store.path.display(),

@@ -1,7 +1,7 @@
 //! The stderr side of a run: diagnostics and the summary. stdout carries results only.
 
 use crate::args::InputArgs;
-use snaptrail_ingest::{Batch, Options};
+use snaptrail_ingest::{Batch, Diagnostic, Options, Spooled, Summary};
 use snaptrail_output::sanitize::terminal;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -9,7 +9,7 @@ use std::time::Instant;
 /// Diagnostics shown per file before the rest are only counted (all of them with -v).
 const SHOWN_PER_FILE: usize = 20;
 
-pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
+fn set_threads(input: &InputArgs) -> Result<(), String> {
     if let Some(n) = input.threads {
         if n == 0 {
             return Err("--threads must be at least 1".into());
@@ -19,26 +19,47 @@ pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
             .num_threads(n)
             .build_global();
     }
+    Ok(())
+}
+
+pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
+    set_threads(input)?;
     let started = Instant::now();
     let batch = snaptrail_ingest::ingest(&input.paths, &opts);
-    finish(batch, input, started)
+    finish(&batch.summary, &batch.diagnostics, input, started)?;
+    Ok(batch)
+}
+
+/// Read the inputs into a spool: events come back in time order, memory stays bounded.
+pub fn spool(input: &InputArgs, opts: Options) -> Result<Spooled, String> {
+    set_threads(input)?;
+    let started = Instant::now();
+    let spool =
+        snaptrail_ingest::spool::Spool::in_temp_dir(snaptrail_ingest::spool::DEFAULT_BUDGET);
+    let spooled = snaptrail_ingest::spool(&input.paths, &opts, spool);
+    finish(&spooled.summary, &spooled.diagnostics, input, started)?;
+    Ok(spooled)
 }
 
 /// Report what was wrong with the input, and refuse it under `--strict`.
-fn finish(batch: Batch, input: &InputArgs, started: Instant) -> Result<Batch, String> {
-    print_diagnostics(&batch, input);
-    if input.strict && batch.summary.has_bad_input() {
-        print_summary(&batch, started, None);
+fn finish(
+    summary: &Summary,
+    diagnostics: &[Diagnostic],
+    input: &InputArgs,
+    started: Instant,
+) -> Result<(), String> {
+    print_diagnostics(diagnostics, input);
+    if input.strict && summary.has_bad_input() {
+        print_summary(summary, started, None);
         return Err("bad input and --strict: see the diagnostics above".into());
     }
     REPORT_START.with(|s| s.set(Some(started)));
-    Ok(batch)
+    Ok(())
 }
 
 /// Read normalized events (JSON lines of `Event`) from files or stdin. Rows of one operation
 /// that reached different map tasks merge here, as in a single-process hunt.
 pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
-    use snaptrail_ingest::Diagnostic;
     use std::io::BufRead;
     let started = Instant::now();
     let (inputs, mut batch) = snaptrail_ingest::walk(&input.paths);
@@ -91,21 +112,20 @@ pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
             }
         }
     }
-    batch.summary.merged += snaptrail_ingest::dedupe::collapse(&mut batch.events);
-    batch.summary.events = batch.events.len() as u64;
-    finish(batch, input, started)
+    finish(&batch.summary, &batch.diagnostics, input, started)?;
+    Ok(batch)
 }
 
 thread_local! {
     static REPORT_START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }
 
-fn print_diagnostics(batch: &Batch, input: &InputArgs) {
+fn print_diagnostics(diagnostics: &[Diagnostic], input: &InputArgs) {
     if input.quiet {
         return;
     }
     let mut per_file: BTreeMap<&str, usize> = BTreeMap::new();
-    for d in &batch.diagnostics {
+    for d in diagnostics {
         let n = per_file.entry(d.file.as_str()).or_insert(0);
         *n += 1;
         if input.verbose || *n <= SHOWN_PER_FILE {
@@ -124,8 +144,7 @@ fn print_diagnostics(batch: &Batch, input: &InputArgs) {
     }
 }
 
-pub fn print_summary(batch: &Batch, started: Instant, alerts: Option<usize>) {
-    let s = &batch.summary;
+pub fn print_summary(s: &Summary, started: Instant, alerts: Option<usize>) {
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let skipped: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut line = format!(

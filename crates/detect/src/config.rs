@@ -18,6 +18,15 @@ struct RawConfig {
     thresholds: RawThresholds,
     #[serde(default)]
     triage: RawTriage,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_keys: Option<i64>,
+    max_principals: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +66,7 @@ struct RawThresholds {
     deletion_burst: Option<i64>,
     enumeration_burst: Option<i64>,
     burst_window: Option<String>,
+    chain_horizon: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,7 +97,13 @@ pub struct Config {
     pub deletion_burst: usize,
     pub enumeration_burst: usize,
     pub burst_window_secs: i64,
+    /// How long a snapshot's chain (create, share, use) stays open after its last step.
+    pub chain_horizon_secs: i64,
     pub compromised_principals: Vec<String>,
+    /// Open keys (windows, episodes, chains) per detector before the oldest are closed early.
+    pub max_keys: usize,
+    /// Principals triage keeps history for before the least recently active are forgotten.
+    pub max_principals: usize,
 }
 
 impl Default for Config {
@@ -108,7 +124,10 @@ impl Default for Config {
             deletion_burst: 5,
             enumeration_burst: 10,
             burst_window_secs: 10 * 60,
+            chain_horizon_secs: 7 * 86400,
             compromised_principals: Vec::new(),
+            max_keys: 100_000,
+            max_principals: 200_000,
         }
     }
 }
@@ -202,7 +221,31 @@ impl Config {
                 format!("key `thresholds.burst_window`: expected a duration like 10m, got {w:?}")
             })?;
         }
+        if let Some(w) = raw.thresholds.chain_horizon {
+            cfg.chain_horizon_secs = parse_duration(&w).filter(|s| *s > 0).ok_or_else(|| {
+                format!("key `thresholds.chain_horizon`: expected a duration like 7d, got {w:?}")
+            })?;
+        }
         cfg.compromised_principals = raw.triage.compromised_principals;
+        for (key, value, slot) in [
+            ("max_keys", raw.limits.max_keys, &mut cfg.max_keys),
+            (
+                "max_principals",
+                raw.limits.max_principals,
+                &mut cfg.max_principals,
+            ),
+        ] {
+            if let Some(n) = value {
+                *slot = usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n >= 100)
+                    .ok_or_else(|| {
+                        format!(
+                            "key `limits.{key}`: expected a whole number of at least 100, got {n}"
+                        )
+                    })?;
+            }
+        }
         Ok(cfg)
     }
 
@@ -343,10 +386,22 @@ window = "24h"
 deletion_burst = 5
 enumeration_burst = 10
 burst_window = "10m"
+# A snapshot's exfiltration chain (create, share, use by the other account) stays open this
+# long after its last step.
+chain_horizon = "7d"
 
 [triage]
 # Identities known to be compromised: any alert involving them escalates.
 compromised_principals = []
+
+[limits]
+# Detection is streaming and its memory is capped. Open windows, episodes and chains per
+# detector: past this, the least recently active are closed early (reported, not dropped) and
+# counted in the run summary.
+max_keys = 100000
+# Principals whose history triage keeps ("done this before?", "new source IP?"); past this, the
+# least recently active are forgotten and counted.
+max_principals = 200000
 "#;
 
 #[cfg(test)]

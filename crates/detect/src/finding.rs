@@ -4,16 +4,16 @@
 use crate::config::Config;
 use crate::context::{benign_reason, change_ticket, hours};
 use serde_json::{Map, Value, json};
-use snaptrail_model::{Alert, Event, Severity, Triage};
+use snaptrail_model::{Alert, Event, EventRef, Severity, Triage};
 use std::collections::BTreeSet;
 
-pub struct Finding<'e> {
+pub struct Finding {
     pub detector: &'static str,
     pub title: String,
     pub severity: Severity,
     pub techniques: &'static [&'static str],
     /// The events the alert covers, in time order; `event_ids` come from these.
-    pub events: Vec<&'e Event>,
+    pub events: Vec<EventRef>,
     pub share_targets: Vec<String>,
     pub tags: Vec<String>,
     pub evidence: Map<String, Value>,
@@ -24,13 +24,13 @@ pub struct Finding<'e> {
     pub adjust_for_benign: bool,
 }
 
-impl<'e> Finding<'e> {
+impl Finding {
     pub fn new(
         detector: &'static str,
         severity: Severity,
         techniques: &'static [&'static str],
-        events: Vec<&'e Event>,
-    ) -> Finding<'e> {
+        events: Vec<EventRef>,
+    ) -> Finding {
         Finding {
             detector,
             title: String::new(),
@@ -119,7 +119,7 @@ impl<'e> Finding<'e> {
         }
         let first = self.events.iter().map(|e| e.time).min().unwrap_or_default();
         let last = self.events.iter().map(|e| e.time).max().unwrap_or_default();
-        let lead = self.events.first().copied();
+        let lead = self.events.first().map(|e| &**e);
         let score = self
             .points
             .iter()

@@ -5,68 +5,33 @@ use crate::config::Config;
 use crate::context::{benign_reason, hours};
 use crate::detectors::caller_summary;
 use crate::finding::short_id;
+use crate::history::{History, digest};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use snaptrail_model::Baseline;
-use snaptrail_model::{
-    Alert, Cloud, Component, Event, ResourceKind, Severity, Triage, TriageAnswer,
-};
-use std::collections::{BTreeSet, HashMap};
-
-/// What happened before and around an alert, from the events of this run (and, when a baseline
-/// store is attached, from earlier runs).
-pub struct History<'e> {
-    by_principal: HashMap<&'e str, Vec<&'e Event>>,
-    by_account: HashMap<&'e str, Vec<&'e Event>>,
-    baseline: Option<&'e dyn Baseline>,
-}
-
-/// Snapshot operations, for "has this principal done this before?".
-fn is_snapshot_op(ev: &Event) -> bool {
-    ev.component != Component::Other && ev.component != Component::Consume
-}
+use snaptrail_model::EventRef;
+use snaptrail_model::{Alert, Cloud, Event, ResourceKind, Severity, Triage, TriageAnswer};
+use std::collections::HashSet;
 
 const NEARBY: SignedDuration = SignedDuration::from_hours(24);
 
-impl<'e> History<'e> {
-    pub fn new(events: &'e [Event], baseline: Option<&'e dyn Baseline>) -> History<'e> {
-        let mut by_principal: HashMap<&str, Vec<&Event>> = HashMap::new();
-        let mut by_account: HashMap<&str, Vec<&Event>> = HashMap::new();
-        for ev in events {
-            by_principal
-                .entry(ev.principal.as_str())
-                .or_default()
-                .push(ev);
-            if ev.has_fact("privilege-change") {
-                by_account.entry(ev.account.as_str()).or_default().push(ev);
-            }
-        }
-        History {
-            by_principal,
-            by_account,
-            baseline,
-        }
-    }
+/// How long after an alert's last event its questions can be answered: failed logins and
+/// privilege changes up to [`NEARBY`] later count as "around" it.
+pub const LOOKAHEAD: SignedDuration = NEARBY;
 
-    fn principal_events(&self, principal: &str) -> &[&'e Event] {
-        self.by_principal
-            .get(principal)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
+/// What happened before and around an alert: this run's [`History`], and the baseline store
+/// of earlier runs when one is attached.
+pub struct Triager<'b> {
+    pub history: History,
+    pub baseline: Option<&'b dyn Baseline>,
+}
 
+impl Triager<'_> {
     pub fn answer(&self, alert: &mut Alert, cfg: &Config, lead: Option<&Event>) {
-        let ids: BTreeSet<&str> = alert.event_ids.iter().map(String::as_str).collect();
-        let own = self.principal_events(&alert.principal);
-        let before: Vec<&&Event> = own
-            .iter()
-            .filter(|e| {
-                e.time < alert.first_seen
-                    && e.outcome.success
-                    && is_snapshot_op(e)
-                    && !ids.contains(e.event_id.as_str())
-            })
-            .collect();
+        let ids: HashSet<u64> = alert.event_ids.iter().map(|id| digest(id)).collect();
+        let (before, first_before) =
+            self.history
+                .snapshot_ops_before(&alert.principal, alert.first_seen, &ids);
         let mut questions = Vec::new();
         let t0 = alert.first_seen.as_second();
         // Earlier runs, from the baseline store: facts first seen before this alert began.
@@ -76,24 +41,22 @@ impl<'e> History<'e> {
                 .filter(|t| *t < t0)
         };
         let from_baseline = earlier("principal", &alert.principal, "");
-        let familiar = !before.is_empty() || from_baseline.is_some();
+        let familiar = before > 0 || from_baseline.is_some();
         questions.push(qa(
             "Has this principal done snapshot operations before?",
-            match (before.first(), from_baseline) {
+            match (first_before, from_baseline) {
                 (_, Some(t)) => format!(
                     "Yes: since {} (baseline){}",
                     jiff::Timestamp::from_second(t).unwrap_or_default(),
-                    if before.is_empty() {
+                    if before == 0 {
                         String::new()
                     } else {
-                        format!(", and {} times earlier in this input", before.len())
+                        format!(", and {before} times earlier in this input")
                     }
                 ),
-                (Some(first), None) => format!(
-                    "Yes: {} earlier in this input, first at {}",
-                    before.len(),
-                    first.time
-                ),
+                (Some(first), None) => {
+                    format!("Yes: {before} earlier in this input, first at {first}")
+                }
                 (None, None) => format!(
                     "No: first seen doing snapshot operations{}",
                     if self.baseline.is_some() {
@@ -120,11 +83,9 @@ impl<'e> History<'e> {
                 .iter()
                 .filter(|t| earlier("share-target", &alert.account, t).is_none())
                 .filter(|t| {
-                    !own.iter().any(|e| {
-                        e.time < alert.first_seen
-                            && e.outcome.success
-                            && e.share_targets.iter().any(|s| &s.id == *t)
-                    })
+                    !self
+                        .history
+                        .shared_before(&alert.principal, t, alert.first_seen)
                 })
                 .collect();
             if !new_targets.is_empty() && alert.severity >= Severity::Medium {
@@ -142,23 +103,16 @@ impl<'e> History<'e> {
             }
         }
 
-        let around =
-            |e: &&Event| e.time >= alert.first_seen - NEARBY && e.time <= alert.last_seen + NEARBY;
-        let failed_logins = own
-            .iter()
-            .filter(|e| around(e) && e.has_fact("login-failed"))
-            .count();
-        let known_ips: BTreeSet<&str> = own
-            .iter()
-            .filter(|e| e.time < alert.first_seen)
-            .filter_map(|e| e.source_ip.as_deref())
-            .collect();
+        let (from, to) = (alert.first_seen - NEARBY, alert.last_seen + NEARBY);
+        let failed_logins = self.history.failed_logins(&alert.principal, from, to);
+        let known_ips = self.history.ips_before(&alert.principal, alert.first_seen);
         let new_ips: Vec<&str> = alert
             .source_ips
             .iter()
             .map(String::as_str)
             .filter(|ip| {
-                !known_ips.contains(ip) && earlier("principal-ip", &alert.principal, ip).is_none()
+                !known_ips.contains(&digest(ip))
+                    && earlier("principal-ip", &alert.principal, ip).is_none()
             })
             .collect();
         let any_history = !known_ips.is_empty() || from_baseline.is_some();
@@ -217,25 +171,23 @@ impl<'e> History<'e> {
             .replace("  ", " "),
         ));
 
-        let mut privs: Vec<&Event> = own
-            .iter()
-            .filter(|e| around(e) && e.has_fact("privilege-change"))
-            .copied()
+        let hour = SignedDuration::from_hours(1);
+        let mut privs: Vec<&EventRef> = self
+            .history
+            .privileges(&alert.account, from, to)
+            .filter(|e| e.principal == alert.principal)
             .collect();
-        let near_hour = |e: &&&Event| {
-            e.time >= alert.first_seen - SignedDuration::from_hours(1)
-                && e.time <= alert.last_seen + SignedDuration::from_hours(1)
-        };
-        if let Some(acct) = self.by_account.get(alert.account.as_str()) {
-            privs.extend(
-                acct.iter()
-                    .filter(near_hour)
-                    .copied()
-                    .filter(|e| e.principal != alert.principal),
-            );
-        }
+        privs.extend(
+            self.history
+                .privileges(
+                    &alert.account,
+                    alert.first_seen - hour,
+                    alert.last_seen + hour,
+                )
+                .filter(|e| e.principal != alert.principal),
+        );
         privs.sort_by_key(|e| e.time);
-        privs.dedup_by_key(|e| e.event_id.as_str());
+        privs.dedup_by(|a, b| a.event_id == b.event_id);
         questions.push(qa(
             "Privilege changes nearby?",
             if privs.is_empty() {

@@ -39,10 +39,18 @@ pub struct FileOutput {
 /// Envelopes nest at most this deep (a JSON line holding an EventBridge event holding a record).
 const MAX_NESTING: usize = 4;
 
+/// Where a decoder hands its events when it has [`HANDOFF`] of them, so a large file does not
+/// pile up in memory.
+pub type Sink<'a> = &'a (dyn Fn(Vec<Event>) + Sync);
+
+/// Events a decoder with a sink holds before handing them on.
+const HANDOFF: usize = 4096;
+
 pub struct Decoder<'a> {
     opts: &'a Options,
     name: &'a str,
     pub out: FileOutput,
+    pub sink: Option<Sink<'a>>,
 }
 
 impl<'a> Decoder<'a> {
@@ -51,6 +59,7 @@ impl<'a> Decoder<'a> {
             opts,
             name,
             out: FileOutput::default(),
+            sink: None,
         }
     }
 
@@ -397,6 +406,9 @@ impl<'a> Decoder<'a> {
                     self.out.summary.irrelevant += 1;
                 } else {
                     self.out.events.push(*ev);
+                    if let Some(sink) = self.sink.filter(|_| self.out.events.len() >= HANDOFF) {
+                        sink(std::mem::take(&mut self.out.events));
+                    }
                 }
             }
             Ok(Normalized::Skip(kind)) => self.skip(&kind),

@@ -2,39 +2,114 @@
 //! rows of one long-running operation (Azure Start/Accepted/Success sharing a `correlationId`,
 //! GCP `first`/`last` entries of one `operation.id`) merge into one event with the final outcome.
 
+use jiff::{SignedDuration, Timestamp};
 use snaptrail_model::{Cloud, Event};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Collapse `events` in place; returns how many rows were folded into others. The result is
 /// sorted by time, then cloud, then event id, so it does not depend on read order.
 pub fn collapse(events: &mut Vec<Event>) -> u64 {
     sort(events);
-    let mut by_id: HashSet<String> = HashSet::new();
-    let mut by_op: HashMap<(Cloud, String, String), usize> = HashMap::new();
-    let mut kept: Vec<Event> = Vec::with_capacity(events.len());
-    let mut merged = 0u64;
+    let mut collapser = Collapser::default();
+    let mut kept = Vec::with_capacity(events.len());
     for ev in events.drain(..) {
-        let id_key = ev.source_key();
-        if !ev.event_id.is_empty() && by_id.contains(&id_key) {
-            merged += 1;
-            continue;
-        }
-        if let Some(op) = &ev.op_key {
-            let op_key = (ev.cloud, ev.account.clone(), op.clone());
-            if let Some(&i) = by_op.get(&op_key) {
-                merge(&mut kept[i], ev);
-                merged += 1;
-                continue;
-            }
-            by_op.insert(op_key, kept.len());
-        }
-        if !ev.event_id.is_empty() {
-            by_id.insert(id_key);
-        }
-        kept.push(ev);
+        collapser.push(ev, &mut |e| kept.push(e));
     }
+    let merged = collapser.merged;
+    collapser.finish(&mut |e| kept.push(e));
     *events = kept;
     merged
+}
+
+/// How long a row of an operation that has not reported its final status waits for the rest.
+const OPEN_OPERATION: SignedDuration = SignedDuration::from_hours(24);
+/// How long a finished operation waits for stray rows (a repeated final status).
+const FINISHED_OPERATION: SignedDuration = SignedDuration::from_mins(15);
+/// Events held at most, behind operations waiting for their rows, before the oldest go out.
+const MAX_HELD: usize = 200_000;
+
+/// Streaming collapse over events in time order ([`sort`]'s order): duplicates of a source
+/// record (always at the same instant) are dropped, and later rows of an operation merge into
+/// its first row. An event with an operation key is held until the operation's final row came
+/// (plus a grace) or [`OPEN_OPERATION`] passed, and events after it wait behind it so the output
+/// stays in time order. Everything else goes straight through.
+#[derive(Default)]
+pub struct Collapser {
+    held: VecDeque<Event>,
+    /// Sequence number of `held[0]`.
+    base: u64,
+    /// Operation key to the sequence number of its first row, while held.
+    ops: HashMap<(Cloud, String, String), u64>,
+    /// Source keys of the current instant (duplicates share the instant).
+    instant: Option<Timestamp>,
+    keys_now: HashSet<String>,
+    /// Rows folded into others.
+    pub merged: u64,
+    /// Events sent out early because [`MAX_HELD`] was reached.
+    pub forced: u64,
+}
+
+impl Collapser {
+    pub fn push(&mut self, ev: Event, out: &mut impl FnMut(Event)) {
+        if self.instant != Some(ev.time) {
+            self.instant = Some(ev.time);
+            self.keys_now.clear();
+        }
+        let now = ev.time;
+        if !ev.event_id.is_empty() && !self.keys_now.insert(ev.source_key()) {
+            self.merged += 1;
+            return;
+        }
+        if let Some(op) = &ev.op_key {
+            let key = (ev.cloud, ev.account.clone(), op.clone());
+            match self.ops.get(&key) {
+                Some(&seq) if seq >= self.base => {
+                    merge(&mut self.held[(seq - self.base) as usize], ev);
+                    self.merged += 1;
+                    self.release(now, out);
+                    return;
+                }
+                // Its first row has gone out: this row stands alone.
+                _ => {}
+            }
+            self.ops.insert(key, self.base + self.held.len() as u64);
+        }
+        self.held.push_back(ev);
+        self.release(now, out);
+    }
+
+    /// The stream ended: send out everything held.
+    pub fn finish(mut self, out: &mut impl FnMut(Event)) {
+        self.release(Timestamp::MAX, out);
+    }
+
+    fn release(&mut self, now: Timestamp, out: &mut impl FnMut(Event)) {
+        while let Some(front) = self.held.front() {
+            let hold = match (&front.op_key, front.op_final) {
+                (None, _) => SignedDuration::ZERO,
+                (Some(_), true) => FINISHED_OPERATION,
+                (Some(_), false) => OPEN_OPERATION,
+            };
+            let due = front.time.checked_add(hold).unwrap_or(Timestamp::MAX) <= now;
+            if !due {
+                if self.held.len() <= MAX_HELD {
+                    break;
+                }
+                self.forced += 1;
+            }
+            let Some(ev) = self.held.pop_front() else {
+                break;
+            };
+            if let Some(op) = &ev.op_key {
+                let key = (ev.cloud, ev.account.clone(), op.clone());
+                if self.ops.get(&key) == Some(&self.base) {
+                    self.ops.remove(&key);
+                }
+            }
+            self.base += 1;
+            out(ev);
+        }
+    }
 }
 
 pub fn sort(events: &mut [Event]) {

@@ -9,6 +9,7 @@ pub mod prefilter;
 pub mod report;
 pub mod source;
 pub mod split;
+pub mod spool;
 
 pub use decode::{FileOutput, Options};
 pub use report::{Diagnostic, Summary};
@@ -28,8 +29,15 @@ pub struct Batch {
 
 /// Read one input completely.
 pub fn read_input(input: &Input, opts: &Options) -> FileOutput {
+    read_input_into(input, opts, None)
+}
+
+/// Read one input, handing events to `sink` as they pile up (what is left at the end stays in
+/// the output).
+pub fn read_input_into(input: &Input, opts: &Options, sink: Option<decode::Sink>) -> FileOutput {
     let name = input.name();
     let mut decoder = decode::Decoder::new(opts, &name);
+    decoder.sink = sink;
     let small = match input {
         Input::File(p) => std::fs::metadata(p)
             .map(|m| m.len() <= source::WHOLE_FILE_LIMIT)
@@ -89,6 +97,38 @@ pub fn walk(paths: &[PathBuf]) -> (Vec<Input>, Batch) {
         });
     }
     (inputs, batch)
+}
+
+/// What [`spool`] read: the events, in a [`spool::Spool`], and what was counted.
+pub struct Spooled {
+    pub spool: spool::Spool,
+    pub summary: Summary,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read every input, files in parallel, into a spool that gives the events back in time order
+/// with bounded memory (the batch [`ingest`] holds them all). Collapsing happens on the way out.
+pub fn spool(paths: &[PathBuf], opts: &Options, spool: spool::Spool) -> Spooled {
+    let (inputs, batch) = walk(paths);
+    let sink = |events: Vec<Event>| spool.add(events);
+    let outputs: Vec<(Summary, Vec<Diagnostic>)> = inputs
+        .par_iter()
+        .map(|input| {
+            let out = read_input_into(input, opts, Some(&sink));
+            spool.add(out.events);
+            (out.summary, out.diagnostics)
+        })
+        .collect();
+    let mut spooled = Spooled {
+        spool,
+        summary: batch.summary,
+        diagnostics: batch.diagnostics,
+    };
+    for (summary, diagnostics) in outputs {
+        spooled.summary.add(&summary);
+        spooled.diagnostics.extend(diagnostics);
+    }
+    spooled
 }
 
 /// Read every input, files in parallel on the current rayon pool; the result does not depend on

@@ -102,7 +102,13 @@ fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
 
 thread_local! {
     static NAMES: RefCell<HashMap<Box<[u8]>, bool>> = RefCell::new(HashMap::new());
+    /// Verdicts on user agents: a trail holds a few hundred distinct ones, so a lookup is
+    /// cheaper than scanning each for tool names. Emptied when full (agents are attacker-set).
+    static AGENTS: RefCell<HashMap<Box<[u8]>, bool>> = RefCell::new(HashMap::new());
 }
+
+/// Distinct user agents remembered per thread.
+const AGENTS_REMEMBERED: usize = 4096;
 
 /// Can a CloudTrail record with this `eventName` ever be relevant? Normalizes a synthetic
 /// record whose request meets every condition the normalizer looks at.
@@ -134,7 +140,21 @@ fn from_attack_tool(record: &[u8]) -> bool {
             .build(ATTACK_TOOLS)
             .unwrap_or_else(|e| panic!("tool names are static and valid: {e}"))
     });
-    plain_value(record, "userAgent").is_some_and(|ua| tools.is_match(ua))
+    let Some(ua) = plain_value(record, "userAgent") else {
+        return false;
+    };
+    AGENTS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(known) = cache.get(ua) {
+            return *known;
+        }
+        let answer = tools.is_match(ua);
+        if cache.len() >= AGENTS_REMEMBERED {
+            cache.clear();
+        }
+        cache.insert(ua.into(), answer);
+        answer
+    })
 }
 
 /// True when the record may matter and must be parsed.

@@ -2,6 +2,10 @@
 //! Field names follow OCSF API Activity where one exists so the OCSF output is a mapping.
 
 use jiff::Timestamp;
+
+/// An event shared between the detectors and triage that hold it: detection is streaming, so
+/// state keeps events alive only as long as some window, chain or pending alert needs them.
+pub type EventRef = std::sync::Arc<Event>;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

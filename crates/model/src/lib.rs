@@ -15,6 +15,6 @@ pub trait Baseline {
 
 pub use alert::{Alert, Severity, Triage, TriageAnswer};
 pub use event::{
-    Cloud, Component, Event, Outcome, PrincipalKind, Resource, ResourceKind, ShareAction,
+    Cloud, Component, Event, EventRef, Outcome, PrincipalKind, Resource, ResourceKind, ShareAction,
     ShareTarget, TargetKind,
 };

@@ -38,7 +38,7 @@ impl Default for Caps {
     }
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CommitStats {
     pub new_events: u64,
     pub already_seen: u64,
@@ -50,6 +50,8 @@ pub struct Store {
     conn: Connection,
     pub path: PathBuf,
     caps: Caps,
+    /// The counts of the run in progress.
+    stats: std::cell::Cell<CommitStats>,
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> String {
@@ -87,7 +89,12 @@ impl Store {
                  reported_at_event_time INTEGER NOT NULL) WITHOUT ROWID;",
         )
         .map_err(|e| err(&path, e))?;
-        Ok(Store { conn, path, caps })
+        Ok(Store {
+            conn,
+            path,
+            caps,
+            stats: Default::default(),
+        })
     }
 
     /// Retained events with time in `[from, to]` (unix seconds), for chains across runs.
@@ -143,43 +150,88 @@ impl Store {
         alerts: &[Alert],
         learn_only: bool,
     ) -> Result<CommitStats, String> {
+        self.begin_run()?;
+        for ev in events {
+            self.record(ev, learn_only)?;
+        }
+        self.end_run(alerts)
+    }
+
+    /// Start a run: one transaction until [`Store::end_run`]. A run killed before that leaves
+    /// the store as it was. Facts of this run are staged apart until the end, so first-seen
+    /// questions asked during the run are answered from earlier runs only.
+    pub fn begin_run(&self) -> Result<(), String> {
+        self.stats.set(CommitStats::default());
+        self.conn
+            .execute_batch(
+                "BEGIN IMMEDIATE;
+                 CREATE TEMP TABLE IF NOT EXISTS staged_facts (kind TEXT NOT NULL, key TEXT NOT NULL,
+                     value TEXT NOT NULL, time INTEGER NOT NULL);
+                 DELETE FROM temp.staged_facts;",
+            )
+            .map_err(|e| err(&self.path, e))
+    }
+
+    /// Record one event of the run; false if an earlier run (or this one) already had it.
+    pub fn record(&self, ev: &Event, learn_only: bool) -> Result<bool, String> {
+        let path = &self.path;
+        let t = ev.time.as_second();
+        // The same identity dedupe uses, so "seen" and "duplicate" agree.
+        let key = ev.source_key();
+        let mut stats = self.stats.take();
+        let fresh = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO seen (id, time) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![key, t]))
+            .map_err(|e| err(path, e))?
+            > 0;
+        if fresh {
+            stats.new_events += 1;
+            let mut fact = self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO temp.staged_facts (kind, key, value, time) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(|e| err(path, e))?;
+            for (kind, k, v) in facts(ev) {
+                fact.execute(params![kind, k, v, t])
+                    .map_err(|e| err(path, e))?;
+            }
+            if !learn_only {
+                let json = serde_json::to_string(ev).map_err(|e| err(path, e))?;
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO events (id, time, json) VALUES (?1, ?2, ?3)",
+                    )
+                    .and_then(|mut s| s.execute(params![key, t, json]))
+                    .map_err(|e| err(path, e))?;
+            }
+        } else {
+            stats.already_seen += 1;
+        }
+        self.stats.set(stats);
+        Ok(fresh)
+    }
+
+    /// Finish the run: fold its facts into the baseline, record the alerts it reported, evict
+    /// by age and cap, commit.
+    pub fn end_run(&self, alerts: &[Alert]) -> Result<CommitStats, String> {
         let path = self.path.clone();
         let caps = self.caps;
-        let tx = self.conn.transaction().map_err(|e| err(&path, e))?;
-        let mut stats = CommitStats::default();
+        let tx = &self.conn;
+        let mut stats = self.stats.take();
+        tx.execute(
+            "INSERT INTO baseline (kind, key, value, first_seen, last_seen, count)
+             SELECT kind, key, value, min(time), max(time), count(*) FROM temp.staged_facts WHERE true
+             GROUP BY kind, key, value
+             ON CONFLICT (kind, key, value) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),
+             last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count",
+            [],
+        )
+        .map_err(|e| err(&path, e))?;
+        tx.execute("DELETE FROM temp.staged_facts", [])
+            .map_err(|e| err(&path, e))?;
         {
-            let mut seen = tx
-                .prepare_cached("INSERT OR IGNORE INTO seen (id, time) VALUES (?1, ?2)")
-                .map_err(|e| err(&path, e))?;
-            let mut fact = tx
-                .prepare_cached(
-                    "INSERT INTO baseline (kind, key, value, first_seen, last_seen, count) VALUES (?1, ?2, ?3, ?4, ?4, 1)
-                     ON CONFLICT (kind, key, value) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),
-                     last_seen = max(last_seen, excluded.last_seen), count = count + 1",
-                )
-                .map_err(|e| err(&path, e))?;
-            let mut keep = tx
-                .prepare_cached("INSERT OR IGNORE INTO events (id, time, json) VALUES (?1, ?2, ?3)")
-                .map_err(|e| err(&path, e))?;
-            for ev in events {
-                let t = ev.time.as_second();
-                // The same identity dedupe uses, so "seen" and "duplicate" agree.
-                let key = ev.source_key();
-                if seen.execute(params![key, t]).map_err(|e| err(&path, e))? == 0 {
-                    stats.already_seen += 1;
-                    continue;
-                }
-                stats.new_events += 1;
-                for (kind, k, v) in facts(ev) {
-                    fact.execute(params![kind, k, v, t])
-                        .map_err(|e| err(&path, e))?;
-                }
-                if !learn_only {
-                    let json = serde_json::to_string(ev).map_err(|e| err(&path, e))?;
-                    keep.execute(params![key, t, json])
-                        .map_err(|e| err(&path, e))?;
-                }
-            }
             let mut rep = tx
                 .prepare_cached("INSERT OR IGNORE INTO alerts (id, detector, first_seen, reported_at_event_time) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(|e| err(&path, e))?;
@@ -232,7 +284,7 @@ impl Store {
                     .map_err(|e| err(&path, e))? as u64;
             }
         }
-        tx.commit().map_err(|e| err(&path, e))?;
+        tx.execute_batch("COMMIT").map_err(|e| err(&path, e))?;
         Ok(stats)
     }
 

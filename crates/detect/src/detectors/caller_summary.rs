@@ -4,26 +4,29 @@
 //! shares are scored, off-hours is judged in the organization's zone and weekends count, failed
 //! calls are counted apart, Azure Start/Success rows are one operation, GCP is covered.
 
+use super::groups::Groups;
 use super::{Aggregator, T_CREATE_SNAPSHOT, T_TRANSFER};
 use crate::config::Config;
 use crate::context::{TargetClass, classify_target, hours};
 use crate::finding::Finding;
+use jiff::Timestamp;
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, Severity, ShareAction};
-use std::collections::{BTreeMap, BTreeSet};
+use snaptrail_model::{Cloud, Component, Event, EventRef, Severity, ShareAction};
+use std::collections::BTreeSet;
 
 pub const DETECTOR: &str = "snapshot.caller_summary";
 
-pub struct CallerSummary<'e> {
+/// Open windows by (cloud, caller, window start), due when the window ends.
+pub struct CallerSummary {
     window: i64,
-    groups: BTreeMap<(Cloud, String, i64), Vec<&'e Event>>,
+    groups: Groups<(Cloud, String, i64), Vec<EventRef>>,
 }
 
-impl<'e> CallerSummary<'e> {
-    pub fn new(cfg: &Config) -> CallerSummary<'e> {
+impl CallerSummary {
+    pub fn new(cfg: &Config) -> CallerSummary {
         CallerSummary {
             window: cfg.window_secs,
-            groups: BTreeMap::new(),
+            groups: Groups::default(),
         }
     }
 }
@@ -36,28 +39,53 @@ pub fn counts(ev: &Event) -> bool {
     )
 }
 
-impl<'e> Aggregator<'e> for CallerSummary<'e> {
-    fn observe(&mut self, ev: &'e Event, _cfg: &Config) {
+impl Aggregator for CallerSummary {
+    fn observe(&mut self, ev: &EventRef, _cfg: &Config) {
         if !counts(ev) {
             return;
         }
         let start = ev.time.as_second().div_euclid(self.window) * self.window;
+        let end = Timestamp::from_second(start + self.window).unwrap_or(Timestamp::MAX);
         self.groups
-            .entry((ev.cloud, ev.principal.clone(), start))
-            .or_default()
-            .push(ev);
+            .get_or_insert_with((ev.cloud, ev.principal.clone(), start), end, Vec::new)
+            .push(ev.clone());
     }
 
-    fn finish(self: Box<Self>, cfg: &Config) -> Vec<Finding<'e>> {
-        let mut out = Vec::new();
-        for ((cloud, principal, start), events) in self.groups {
+    fn flush(&mut self, now: Timestamp, cfg: &Config, out: &mut Vec<Finding>) {
+        for group in self.groups.take_due(now) {
+            out.extend(self.report(group, cfg));
+        }
+    }
+
+    fn keys(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn evict(&mut self, n: usize, cfg: &Config, out: &mut Vec<Finding>) -> usize {
+        let closed = self.groups.take_oldest(n);
+        let count = closed.len();
+        for group in closed {
+            out.extend(self.report(group, cfg));
+        }
+        count
+    }
+}
+
+impl CallerSummary {
+    /// The seed's summary row for one caller's window, when it has something to say.
+    fn report(
+        &self,
+        ((cloud, principal, start), events): ((Cloud, String, i64), Vec<EventRef>),
+        cfg: &Config,
+    ) -> Option<Finding> {
+        {
             let mut stats = Stats::default();
             for ev in &events {
                 stats.add(cfg, ev);
             }
             let shares = stats.external_shares + stats.public_shares + stats.internal_shares;
             if stats.snapshot_count <= 1 && shares == 0 {
-                continue;
+                return None;
             }
             let bulk = stats.snapshot_count > cfg.bulk_snapshots as usize;
             let (seed_score, why) = if stats.external_shares + stats.public_shares > 0 {
@@ -118,9 +146,8 @@ impl<'e> Aggregator<'e> for CallerSummary<'e> {
             f.evidence("operations", json!(stats.operations));
             f.evidence("resources", json!(stats.resources));
             f.evidence("seed_score", json!(seed_score));
-            out.push(f);
+            Some(f)
         }
-        out
     }
 }
 

@@ -3,13 +3,14 @@
 //! owner's trail, or a copy or volume made from it in the other account when the trail covers
 //! both. Keyed by snapshot, not by principal: the steps are done by different identities.
 
+use super::groups::Groups;
 use super::{Aggregator, T_CREATE_SNAPSHOT, T_TRANSFER};
 use crate::config::Config;
 use crate::context::{TargetClass, classify_target};
 use crate::finding::{Finding, short_id};
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Component, Event, ResourceKind, Severity, ShareAction};
-use std::collections::BTreeMap;
+use snaptrail_model::{Component, Event, EventRef, ResourceKind, Severity, ShareAction};
 
 /// The target of a public share: every account.
 const ANYONE: &str = "*";
@@ -20,16 +21,33 @@ fn granted(targets: &[String], account: &str) -> bool {
 }
 
 #[derive(Default)]
-struct Chain<'e> {
-    creates: Vec<&'e Event>,
+struct Chain {
+    creates: Vec<EventRef>,
     /// Successful grants to non-trusted targets, with the target ids.
-    shares: Vec<(&'e Event, Vec<String>)>,
-    uses: Vec<(&'e Event, String)>,
+    shares: Vec<(EventRef, Vec<String>)>,
+    uses: Vec<(EventRef, String)>,
 }
 
-#[derive(Default)]
-pub struct ExfilChain<'e> {
-    by_snapshot: BTreeMap<String, Chain<'e>>,
+/// Chains by snapshot, each due `thresholds.chain_horizon` after its last step.
+pub struct ExfilChain {
+    horizon: SignedDuration,
+    by_snapshot: Groups<String, Chain>,
+}
+
+impl ExfilChain {
+    pub fn new(cfg: &Config) -> Self {
+        ExfilChain {
+            horizon: SignedDuration::from_secs(cfg.chain_horizon_secs),
+            by_snapshot: Groups::default(),
+        }
+    }
+
+    fn chain(&mut self, id: &str, now: Timestamp) -> &mut Chain {
+        let due = now + self.horizon;
+        self.by_snapshot.postpone(&id.to_string(), due);
+        self.by_snapshot
+            .get_or_insert_with(id.to_string(), due, Chain::default)
+    }
 }
 
 fn snapshot_ids(ev: &Event) -> impl Iterator<Item = &str> {
@@ -47,22 +65,22 @@ fn snapshot_ids(ev: &Event) -> impl Iterator<Item = &str> {
         .map(|r| short_id(&r.id))
 }
 
-impl<'e> Aggregator<'e> for ExfilChain<'e> {
-    fn observe(&mut self, ev: &'e Event, cfg: &Config) {
+impl Aggregator for ExfilChain {
+    fn observe(&mut self, ev: &EventRef, cfg: &Config) {
         if !ev.outcome.success {
             return;
         }
         match ev.component {
             Component::Create => {
                 for id in snapshot_ids(ev) {
-                    let chain = self.by_snapshot.entry(id.to_string()).or_default();
+                    let chain = self.chain(id, ev.time);
                     // A copy or volume made in another account than the share was made in is a use.
                     if chain.shares.iter().any(|(s, targets)| {
                         s.account != ev.account && granted(targets, &ev.account)
                     }) {
-                        chain.uses.push((ev, ev.account.clone()));
+                        chain.uses.push((ev.clone(), ev.account.clone()));
                     } else {
-                        chain.creates.push(ev);
+                        chain.creates.push(ev.clone());
                     }
                 }
             }
@@ -80,11 +98,9 @@ impl<'e> Aggregator<'e> for ExfilChain<'e> {
                     .collect();
                 if !targets.is_empty() {
                     for id in snapshot_ids(ev) {
-                        self.by_snapshot
-                            .entry(id.to_string())
-                            .or_default()
+                        self.chain(id, ev.time)
                             .shares
-                            .push((ev, targets.clone()));
+                            .push((ev.clone(), targets.clone()));
                     }
                 }
             }
@@ -96,7 +112,9 @@ impl<'e> Aggregator<'e> for ExfilChain<'e> {
                 };
                 let Some(user) = user else { return };
                 for id in snapshot_ids(ev) {
-                    if let Some(chain) = self.by_snapshot.get_mut(id) {
+                    let key = id.to_string();
+                    self.by_snapshot.postpone(&key, ev.time + self.horizon);
+                    if let Some(chain) = self.by_snapshot.get_mut(&key) {
                         let shared_to_user = chain
                             .shares
                             .iter()
@@ -105,7 +123,7 @@ impl<'e> Aggregator<'e> for ExfilChain<'e> {
                             && (ev.component == Component::Consume
                                 || chain.shares.iter().any(|(s, _)| s.account != ev.account))
                         {
-                            chain.uses.push((ev, user.clone()));
+                            chain.uses.push((ev.clone(), user.clone()));
                         }
                     }
                 }
@@ -114,79 +132,93 @@ impl<'e> Aggregator<'e> for ExfilChain<'e> {
         }
     }
 
-    fn finish(self: Box<Self>, cfg: &Config) -> Vec<Finding<'e>> {
-        let mut out = Vec::new();
-        for (snapshot, chain) in self.by_snapshot {
-            if chain.uses.is_empty() || chain.shares.is_empty() {
-                continue;
-            }
-            let mut events: Vec<&Event> = chain.creates.to_vec();
-            events.extend(chain.shares.iter().map(|(e, _)| *e));
-            events.extend(chain.uses.iter().map(|(e, _)| *e));
-            events.sort_by_key(|e| e.time);
-            events.dedup_by_key(|e| e.event_id.as_str());
-            let share = chain.shares[0].0;
-            let users: Vec<&str> = chain.uses.iter().map(|(_, u)| u.as_str()).collect();
-            let external = chain.uses.iter().any(|(_, u)| {
-                let t = snaptrail_model::ShareTarget {
-                    action: ShareAction::Add,
-                    kind: snaptrail_model::TargetKind::Account,
-                    id: u.clone(),
-                };
-                classify_target(cfg, share, &t) == TargetClass::External
-            });
-            let mut f = Finding::new(
-                "snapshot.chain.exfiltration",
-                if external {
-                    Severity::Critical
-                } else {
-                    Severity::High
-                },
-                &[T_CREATE_SNAPSHOT, T_TRANSFER],
-                events,
-            );
-            // The sharer, not the service that logged the use, is the principal of the chain.
-            f.events
-                .sort_by_key(|e| (e.event_id != share.event_id, e.time));
-            f.title = format!(
-                "Snapshot {snapshot} shared by {} and used by account {}",
-                share.principal,
-                users.join(", ")
-            );
-            f.point(
-                70,
-                "shared with an account that is not a trusted share target",
-            );
-            f.point(
-                25,
-                format!(
-                    "and used by that account ({})",
-                    chain
-                        .uses
-                        .iter()
-                        .map(|(e, _)| e.operation.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-            if !chain.creates.is_empty() {
-                f.point(5, "the snapshot was created in the same chain");
-            }
-            f.tag("chain");
-            f.tag(if external { "external" } else { "own-account" });
-            f.share_targets = users.iter().map(|u| u.to_string()).collect();
-            f.evidence("snapshot", json!(snapshot));
-            f.evidence(
-                "steps",
-                json!({
-                    "create": chain.creates.iter().map(|e| &e.event_id).collect::<Vec<_>>(),
-                    "share": chain.shares.iter().map(|(e, _)| &e.event_id).collect::<Vec<_>>(),
-                    "use": chain.uses.iter().map(|(e, _)| &e.event_id).collect::<Vec<_>>(),
-                }),
-            );
-            f.adjust_for_benign = false;
-            out.push(f);
+    fn flush(&mut self, now: Timestamp, cfg: &Config, out: &mut Vec<Finding>) {
+        let due = self.by_snapshot.take_due(now);
+        out.extend(due.into_iter().filter_map(|c| report(c, cfg)));
+    }
+
+    fn keys(&self) -> usize {
+        self.by_snapshot.len()
+    }
+
+    fn evict(&mut self, n: usize, cfg: &Config, out: &mut Vec<Finding>) -> usize {
+        let closed = self.by_snapshot.take_oldest(n);
+        let count = closed.len();
+        out.extend(closed.into_iter().filter_map(|c| report(c, cfg)));
+        count
+    }
+}
+
+fn report((snapshot, chain): (String, Chain), cfg: &Config) -> Option<Finding> {
+    {
+        if chain.uses.is_empty() || chain.shares.is_empty() {
+            return None;
         }
-        out
+        let mut events: Vec<EventRef> = chain.creates.to_vec();
+        events.extend(chain.shares.iter().map(|(e, _)| e.clone()));
+        events.extend(chain.uses.iter().map(|(e, _)| e.clone()));
+        events.sort_by_key(|e| e.time);
+        events.dedup_by(|a, b| a.event_id == b.event_id);
+        let share = chain.shares[0].0.clone();
+        let users: Vec<&str> = chain.uses.iter().map(|(_, u)| u.as_str()).collect();
+        let external = chain.uses.iter().any(|(_, u)| {
+            let t = snaptrail_model::ShareTarget {
+                action: ShareAction::Add,
+                kind: snaptrail_model::TargetKind::Account,
+                id: u.clone(),
+            };
+            classify_target(cfg, &share, &t) == TargetClass::External
+        });
+        let mut f = Finding::new(
+            "snapshot.chain.exfiltration",
+            if external {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            &[T_CREATE_SNAPSHOT, T_TRANSFER],
+            events,
+        );
+        // The sharer, not the service that logged the use, is the principal of the chain.
+        f.events
+            .sort_by_key(|e| (e.event_id != share.event_id, e.time));
+        f.title = format!(
+            "Snapshot {snapshot} shared by {} and used by account {}",
+            share.principal,
+            users.join(", ")
+        );
+        f.point(
+            70,
+            "shared with an account that is not a trusted share target",
+        );
+        f.point(
+            25,
+            format!(
+                "and used by that account ({})",
+                chain
+                    .uses
+                    .iter()
+                    .map(|(e, _)| e.operation.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        if !chain.creates.is_empty() {
+            f.point(5, "the snapshot was created in the same chain");
+        }
+        f.tag("chain");
+        f.tag(if external { "external" } else { "own-account" });
+        f.share_targets = users.iter().map(|u| u.to_string()).collect();
+        f.evidence("snapshot", json!(snapshot));
+        f.evidence(
+            "steps",
+            json!({
+                "create": chain.creates.iter().map(|e| &e.event_id).collect::<Vec<_>>(),
+                "share": chain.shares.iter().map(|(e, _)| &e.event_id).collect::<Vec<_>>(),
+                "use": chain.uses.iter().map(|(e, _)| &e.event_id).collect::<Vec<_>>(),
+            }),
+        );
+        f.adjust_for_benign = false;
+        Some(f)
     }
 }

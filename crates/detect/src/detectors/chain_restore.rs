@@ -3,20 +3,42 @@
 //! database's master password reset. Each step alone is routine operations; together they are
 //! how an attacker reads a copy of the data without touching the running machine.
 
+use super::groups::Groups;
 use super::{Aggregator, T_CREATE_SNAPSHOT};
 use crate::config::Config;
 use crate::finding::{Finding, describe_resource};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, ResourceKind, Severity};
-use std::collections::{BTreeMap, HashSet};
+use snaptrail_model::{Cloud, Component, Event, EventRef, ResourceKind, Severity};
+use std::collections::HashSet;
 
 /// How long after a restore the mount and exposure steps still belong to it.
 const HORIZON: SignedDuration = SignedDuration::from_hours(24);
 
-#[derive(Default)]
-pub struct RestoreChain<'e> {
-    by_account: BTreeMap<(Cloud, String), Vec<&'e Event>>,
+/// A restore waiting for its mount and exposure steps.
+struct Pending {
+    restore: EventRef,
+    creator: Option<EventRef>,
+    /// Steps in the same account after the restore, within [`HORIZON`].
+    later: Vec<EventRef>,
+}
+
+/// Snapshot creations by (cloud, account, snapshot), so a restore can name its creator, and
+/// restores waiting for [`HORIZON`] to pass.
+pub struct RestoreChain {
+    horizon: SignedDuration,
+    creates: Groups<(Cloud, String, String), EventRef>,
+    pending: Vec<Pending>,
+}
+
+impl RestoreChain {
+    pub fn new(cfg: &Config) -> Self {
+        RestoreChain {
+            horizon: SignedDuration::from_secs(cfg.chain_horizon_secs),
+            creates: Groups::default(),
+            pending: Vec::new(),
+        }
+    }
 }
 
 fn is_step(ev: &Event) -> bool {
@@ -51,72 +73,118 @@ fn made_by(restore: &Event) -> HashSet<&str> {
         .collect()
 }
 
-impl<'e> Aggregator<'e> for RestoreChain<'e> {
-    fn observe(&mut self, ev: &'e Event, _cfg: &Config) {
-        if ev.outcome.success && is_step(ev) {
-            self.by_account
-                .entry((ev.cloud, ev.account.clone()))
-                .or_default()
-                .push(ev);
+impl Aggregator for RestoreChain {
+    fn observe(&mut self, ev: &EventRef, _cfg: &Config) {
+        if !ev.outcome.success || !is_step(ev) {
+            return;
+        }
+        for p in &mut self.pending {
+            if p.restore.account == ev.account && p.restore.cloud == ev.cloud {
+                p.later.push(ev.clone());
+            }
+        }
+        if ev.component == Component::Create {
+            for r in ev
+                .resources
+                .iter()
+                .filter(|r| r.kind == ResourceKind::Snapshot)
+            {
+                let key = (ev.cloud, ev.account.clone(), r.id.clone());
+                let due = ev.time + self.horizon;
+                *self
+                    .creates
+                    .get_or_insert_with(key.clone(), due, || ev.clone()) = ev.clone();
+                self.creates.postpone(&key, due);
+            }
+        }
+        if ev.component == Component::Restore {
+            // The latest creation of a snapshot this restore read.
+            let creator = ev
+                .resources
+                .iter()
+                .filter(|r| r.kind == ResourceKind::Snapshot || r.kind == ResourceKind::DbSnapshot)
+                .filter_map(|r| {
+                    self.creates
+                        .get(&(ev.cloud, ev.account.clone(), r.id.clone()))
+                        .filter(|c| c.time <= ev.time)
+                })
+                .max_by_key(|c| c.time)
+                .cloned();
+            self.pending.push(Pending {
+                restore: ev.clone(),
+                creator,
+                later: Vec::new(),
+            });
         }
     }
 
-    fn finish(self: Box<Self>, _cfg: &Config) -> Vec<Finding<'e>> {
-        let mut out = Vec::new();
-        for events in self.by_account.values() {
-            for (i, restore) in events
+    fn flush(&mut self, now: Timestamp, _cfg: &Config, out: &mut Vec<Finding>) {
+        self.creates.take_due(now);
+        if self.pending.iter().all(|p| p.restore.time + HORIZON >= now) {
+            return;
+        }
+        let (due, waiting) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.restore.time + HORIZON < now);
+        self.pending = waiting;
+        out.extend(due.into_iter().filter_map(|p: Pending| p.report()));
+    }
+
+    fn keys(&self) -> usize {
+        self.creates.len() + self.pending.len()
+    }
+
+    fn evict(&mut self, n: usize, _cfg: &Config, out: &mut Vec<Finding>) -> usize {
+        // Restores are few; creations are what a flood of snapshots fills.
+        let mut count = self.creates.take_oldest(n).len();
+        if count < n && !self.pending.is_empty() {
+            let k = (n - count).min(self.pending.len());
+            count += k;
+            out.extend(self.pending.drain(..k).filter_map(|p| p.report()));
+        }
+        count
+    }
+}
+
+impl Pending {
+    fn report(self) -> Option<Finding> {
+        let restore = &self.restore;
+        let made = made_by(restore);
+        let later = || {
+            self.later
                 .iter()
-                .enumerate()
-                .filter(|(_, e)| e.component == Component::Restore)
+                .filter(|e| e.time.duration_since(restore.time) <= HORIZON)
+        };
+        let same_actor = |e: &&EventRef| e.principal == restore.principal;
+        let touches = |e: &&EventRef| e.resources.iter().any(|r| made.contains(r.id.as_str()));
+        let mounts: Vec<EventRef> = later()
+            .filter(|e| {
+                (e.has_fact("attach") || e.has_fact("instance-create"))
+                    && (touches(e) || same_actor(e))
+            })
+            .cloned()
+            .collect();
+        let opens: Vec<EventRef> = later()
+            .filter(|e| e.has_fact("ingress-world") && same_actor(e))
+            .cloned()
+            .collect();
+        let resets: Vec<EventRef> = later()
+            .filter(|e| e.has_fact("password-reset") && touches(e))
+            .cloned()
+            .collect();
+        let creator = self.creator.as_ref();
+        {
             {
-                let made = made_by(restore);
-                let later = || {
-                    events[i + 1..]
-                        .iter()
-                        .filter(|e| e.time.duration_since(restore.time) <= HORIZON)
-                };
-                let same_actor = |e: &&&Event| e.principal == restore.principal;
-                let touches =
-                    |e: &&&Event| e.resources.iter().any(|r| made.contains(r.id.as_str()));
-                let mounts: Vec<&Event> = later()
-                    .filter(|e| {
-                        (e.has_fact("attach") || e.has_fact("instance-create"))
-                            && (touches(e) || same_actor(e))
-                    })
-                    .copied()
-                    .collect();
-                let opens: Vec<&Event> = later()
-                    .filter(|e| e.has_fact("ingress-world") && same_actor(e))
-                    .copied()
-                    .collect();
-                let resets: Vec<&Event> = later()
-                    .filter(|e| e.has_fact("password-reset") && touches(e))
-                    .copied()
-                    .collect();
                 // A restore that also mounts (RunInstances from a snapshot) counts as mounted.
                 let mounted = !mounts.is_empty() || restore.has_fact("instance-create");
                 if !((mounted && !opens.is_empty()) || !resets.is_empty()) {
-                    continue;
+                    return None;
                 }
-                let snapshots: HashSet<&str> = restore
-                    .resources
-                    .iter()
-                    .filter(|r| {
-                        r.kind == ResourceKind::Snapshot || r.kind == ResourceKind::DbSnapshot
-                    })
-                    .map(|r| r.id.as_str())
-                    .collect();
-                let creator = events[..i].iter().rev().find(|e| {
-                    e.component == Component::Create
-                        && e.resources
-                            .iter()
-                            .any(|r| snapshots.contains(r.id.as_str()))
-                });
-                let mut chain: Vec<&Event> = creator.into_iter().copied().collect();
-                chain.push(restore);
-                chain.extend(mounts.iter().chain(&opens).chain(&resets));
+                let mut chain: Vec<EventRef> = creator.into_iter().cloned().collect();
+                chain.push(restore.clone());
+                chain.extend(mounts.iter().chain(&opens).chain(&resets).cloned());
                 chain.sort_by_key(|e| (e.event_id != restore.event_id, e.time));
-                chain.dedup_by_key(|e| e.event_id.as_str());
+                chain.dedup_by(|a, b| a.event_id == b.event_id);
                 let mut f = Finding::new(
                     "snapshot.chain.restore",
                     Severity::High,
@@ -185,9 +253,8 @@ impl<'e> Aggregator<'e> for RestoreChain<'e> {
                             .collect::<Vec<_>>()
                     ),
                 );
-                out.push(f);
+                Some(f)
             }
         }
-        out
     }
 }

@@ -7,12 +7,12 @@ use crate::config::Config;
 use crate::context::{TargetClass, classify_target};
 use crate::finding::{Finding, describe_resource};
 use serde_json::Value;
-use snaptrail_model::{Component, Event, Severity};
+use snaptrail_model::{Component, EventRef, Severity};
 
 pub struct ConsumedRule;
 
 impl EventRule for ConsumedRule {
-    fn check<'e>(&self, ev: &'e Event, cfg: &Config) -> Vec<Finding<'e>> {
+    fn check(&self, ev: &EventRef, cfg: &Config) -> Vec<Finding> {
         if ev.component != Component::Consume {
             return Vec::new();
         }
@@ -37,7 +37,7 @@ impl EventRule for ConsumedRule {
             detector,
             severity,
             &[T_TRANSFER, T_CREATE_SNAPSHOT],
-            vec![ev],
+            vec![ev.clone()],
         );
         let verb = if ev.operation == "SharedSnapshotCopyInitiated" {
             "copied"

@@ -4,24 +4,32 @@
 //! worse: it removes the safety net itself.
 
 use super::Aggregator;
-use super::episodes::{Episodes, span};
+use super::episodes::{Episode, Episodes, span};
 use crate::config::Config;
 use crate::finding::Finding;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, Severity};
+use snaptrail_model::{Cloud, Component, Event, EventRef, Severity};
 use std::collections::BTreeSet;
 
-pub struct DeletionBurst<'e> {
+type Key = (Cloud, String, String);
+
+pub struct DeletionBurst {
     threshold: usize,
-    episodes: Episodes<'e, (Cloud, String, String)>,
+    episodes: Episodes<Key, ()>,
+    /// Episodes ended by a new one of the same key, reported at the next flush.
+    pending: Vec<(Key, Episode<()>)>,
 }
 
-impl<'e> DeletionBurst<'e> {
+impl DeletionBurst {
     pub fn new(cfg: &Config) -> Self {
         DeletionBurst {
             threshold: cfg.deletion_burst,
-            episodes: Episodes::new(SignedDuration::from_secs(cfg.burst_window_secs)),
+            episodes: Episodes::new(
+                SignedDuration::from_secs(cfg.burst_window_secs),
+                SignedDuration::ZERO,
+            ),
+            pending: Vec::new(),
         }
     }
 }
@@ -43,21 +51,42 @@ fn removes_safety_net(ev: &Event) -> bool {
             .starts_with("microsoft.recoveryservices/")
 }
 
-impl<'e> Aggregator<'e> for DeletionBurst<'e> {
-    fn observe(&mut self, ev: &'e Event, _cfg: &Config) {
+impl Aggregator for DeletionBurst {
+    fn observe(&mut self, ev: &EventRef, _cfg: &Config) {
         if ev.component == Component::Delete && ev.outcome.success {
-            self.episodes
-                .push((ev.cloud, ev.account.clone(), ev.principal.clone()), ev);
+            let key = (ev.cloud, ev.account.clone(), ev.principal.clone());
+            if let Some(ended) = self.episodes.push(key, ev) {
+                self.pending.push(ended);
+            }
         }
     }
 
-    fn finish(self: Box<Self>, _cfg: &Config) -> Vec<Finding<'e>> {
+    fn flush(&mut self, now: Timestamp, _cfg: &Config, out: &mut Vec<Finding>) {
+        let mut done = std::mem::take(&mut self.pending);
+        done.extend(self.episodes.take_due(now));
+        out.extend(done.into_iter().filter_map(|ep| self.report(ep)));
+    }
+
+    fn keys(&self) -> usize {
+        self.episodes.len()
+    }
+
+    fn evict(&mut self, n: usize, _cfg: &Config, out: &mut Vec<Finding>) -> usize {
+        let closed = self.episodes.take_oldest(n);
+        let count = closed.len();
+        out.extend(closed.into_iter().filter_map(|ep| self.report(ep)));
+        count
+    }
+}
+
+impl DeletionBurst {
+    fn report(&self, ((_, _, principal), episode): (Key, Episode<()>)) -> Option<Finding> {
         let threshold = self.threshold;
-        let mut out = Vec::new();
-        for ((_, _, principal), events) in self.episodes.finish() {
+        let events = episode.events;
+        {
             let net = events.iter().filter(|e| removes_safety_net(e)).count();
             if events.len() < threshold && net == 0 {
-                continue;
+                return None;
             }
             let (first, last) = span(&events);
             let severity = if net > 0 {
@@ -90,8 +119,7 @@ impl<'e> Aggregator<'e> for DeletionBurst<'e> {
                 "duration_seconds",
                 json!(last.duration_since(first).as_secs()),
             );
-            out.push(f);
+            Some(f)
         }
-        out
     }
 }

@@ -2,49 +2,96 @@
 //! shared snapshots, or listings with an offensive tool's user agent (Pacu, Stratus) — and,
 //! worst, enumeration followed by snapshot creation by the same principal (T1578.001).
 
-use super::episodes::{Episodes, span};
+use super::episodes::{Episode, Episodes, span};
 use super::{Aggregator, T_CREATE_SNAPSHOT};
 use crate::config::Config;
 use crate::finding::Finding;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, Severity};
-use std::collections::{BTreeMap, BTreeSet};
+use snaptrail_model::{Cloud, Component, EventRef, Severity};
+use std::collections::BTreeSet;
 
 /// How long after an enumeration a creation still counts as its follow-up.
 const FOLLOW_UP: SignedDuration = SignedDuration::from_hours(1);
 
-pub struct EnumerationBurst<'e> {
+type Key = (Cloud, String, String);
+
+/// Listing episodes per principal; each collects the creations that follow it.
+pub struct EnumerationBurst {
     threshold: usize,
-    episodes: Episodes<'e, (Cloud, String, String)>,
-    creates: BTreeMap<(Cloud, String, String), Vec<&'e Event>>,
+    episodes: Episodes<Key, Vec<EventRef>>,
+    /// Episodes ended by a new one of the same key, still collecting follow-ups until due.
+    ended: Vec<(Key, Episode<Vec<EventRef>>)>,
 }
 
-impl<'e> EnumerationBurst<'e> {
+impl EnumerationBurst {
     pub fn new(cfg: &Config) -> Self {
+        let gap = SignedDuration::from_secs(cfg.burst_window_secs);
         EnumerationBurst {
             threshold: cfg.enumeration_burst,
-            episodes: Episodes::new(SignedDuration::from_secs(cfg.burst_window_secs)),
-            creates: BTreeMap::new(),
+            // An episode stays open until a follow-up creation can no longer come.
+            episodes: Episodes::new(gap, (FOLLOW_UP - gap).max(SignedDuration::ZERO)),
+            ended: Vec::new(),
         }
     }
 }
 
-impl<'e> Aggregator<'e> for EnumerationBurst<'e> {
-    fn observe(&mut self, ev: &'e Event, _cfg: &Config) {
+fn follow_up_ends(episode: &Episode<Vec<EventRef>>) -> Timestamp {
+    span(&episode.events).1 + FOLLOW_UP
+}
+
+impl Aggregator for EnumerationBurst {
+    fn observe(&mut self, ev: &EventRef, _cfg: &Config) {
+        if !ev.outcome.success {
+            return;
+        }
         let key = (ev.cloud, ev.account.clone(), ev.principal.clone());
         match ev.component {
-            Component::Enumerate if ev.outcome.success => self.episodes.push(key, ev),
-            Component::Create if ev.outcome.success => {
-                self.creates.entry(key).or_default().push(ev)
+            Component::Enumerate => {
+                if let Some(ended) = self.episodes.push(key, ev) {
+                    self.ended.push(ended);
+                }
+            }
+            Component::Create => {
+                if let Some(open) = self.episodes.get_mut(&key) {
+                    open.extra.push(ev.clone());
+                }
+                for (k, ep) in &mut self.ended {
+                    if *k == key && ev.time <= follow_up_ends(ep) {
+                        ep.extra.push(ev.clone());
+                    }
+                }
             }
             _ => {}
         }
     }
 
-    fn finish(self: Box<Self>, _cfg: &Config) -> Vec<Finding<'e>> {
-        let mut out = Vec::new();
-        for (key, events) in self.episodes.finish() {
+    fn flush(&mut self, now: Timestamp, _cfg: &Config, out: &mut Vec<Finding>) {
+        let mut done = self.episodes.take_due(now);
+        let (ready, waiting) = std::mem::take(&mut self.ended)
+            .into_iter()
+            .partition(|(_, ep)| follow_up_ends(ep) < now);
+        self.ended = waiting;
+        done.extend::<Vec<_>>(ready);
+        out.extend(done.into_iter().filter_map(|ep| self.report(ep)));
+    }
+
+    fn keys(&self) -> usize {
+        self.episodes.len() + self.ended.len()
+    }
+
+    fn evict(&mut self, n: usize, _cfg: &Config, out: &mut Vec<Finding>) -> usize {
+        let closed = self.episodes.take_oldest(n);
+        let count = closed.len();
+        out.extend(closed.into_iter().filter_map(|ep| self.report(ep)));
+        count
+    }
+}
+
+impl EnumerationBurst {
+    fn report(&self, (key, episode): (Key, Episode<Vec<EventRef>>)) -> Option<Finding> {
+        let events = episode.events;
+        {
             let regions: BTreeSet<&str> =
                 events.iter().filter_map(|e| e.region.as_deref()).collect();
             let tool = events.iter().any(|e| e.has_fact("attack-tool-agent"));
@@ -53,19 +100,14 @@ impl<'e> Aggregator<'e> for EnumerationBurst<'e> {
                 .any(|e| e.has_fact("include-public") || e.has_fact("include-shared"));
             let burst = events.len() >= self.threshold || regions.len() >= 3;
             if !(burst || tool || public) {
-                continue;
+                return None;
             }
             let (first, last) = span(&events);
-            let follow_ups: Vec<&Event> = self
-                .creates
-                .get(&key)
-                .map(|c| {
-                    c.iter()
-                        .filter(|e| e.time >= first && e.time <= last + FOLLOW_UP)
-                        .copied()
-                        .collect()
-                })
-                .unwrap_or_default();
+            let follow_ups: Vec<EventRef> = episode
+                .extra
+                .into_iter()
+                .filter(|e| e.time >= first && e.time <= last + FOLLOW_UP)
+                .collect();
             let severity = if !follow_ups.is_empty() || tool {
                 Severity::High
             } else if burst {
@@ -79,7 +121,7 @@ impl<'e> Aggregator<'e> for EnumerationBurst<'e> {
                 &["T1580", T_CREATE_SNAPSHOT]
             };
             let mut all = events.clone();
-            all.extend(follow_ups.iter().copied());
+            all.extend(follow_ups.iter().cloned());
             all.sort_by_key(|e| e.time);
             let mut f = Finding::new("snapshot.enumerate.burst", severity, techniques, all);
             f.title = format!(
@@ -127,8 +169,7 @@ impl<'e> Aggregator<'e> for EnumerationBurst<'e> {
                         .collect::<Vec<_>>()
                 ),
             );
-            out.push(f);
+            Some(f)
         }
-        out
     }
 }

@@ -6,12 +6,12 @@ use crate::config::Config;
 use crate::context::{TargetClass, classify_target};
 use crate::finding::{Finding, describe_resource};
 use serde_json::Value;
-use snaptrail_model::{Component, Event, Severity, ShareAction};
+use snaptrail_model::{Component, EventRef, Severity, ShareAction};
 
 pub struct FailedRule;
 
 impl EventRule for FailedRule {
-    fn check<'e>(&self, ev: &'e Event, cfg: &Config) -> Vec<Finding<'e>> {
+    fn check(&self, ev: &EventRef, cfg: &Config) -> Vec<Finding> {
         if ev.outcome.success || !matches!(ev.component, Component::Share | Component::Export) {
             return Vec::new();
         }
@@ -33,7 +33,7 @@ impl EventRule for FailedRule {
             detector,
             severity,
             &[T_TRANSFER, T_CREATE_SNAPSHOT],
-            vec![ev],
+            vec![ev.clone()],
         );
         let error = ev.outcome.error_code.clone().unwrap_or_default();
         let verb = if ev.component == Component::Export {

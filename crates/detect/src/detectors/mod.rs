@@ -1,7 +1,9 @@
 //! Detectors, one file each. Two kinds, kept apart in the types:
 //! - [`EventRule`]: stateless, looks at one event; cheap, `Send + Sync`, may run in parallel.
-//! - [`Aggregator`]: stateful, sees every relevant event in time order and reports at the end
-//!   (windows, groups, chains); owns its state.
+//! - [`Aggregator`]: stateful, sees every relevant event in time order (windows, groups,
+//!   chains). Detection is streaming: the stream's event time is the clock, and an aggregator
+//!   reports a window, episode or chain once that clock has passed its end, then forgets it.
+//!   State is capped per detector; what a cap closes early is reported, not dropped.
 
 pub mod caller_summary;
 pub mod chain_exfil;
@@ -12,21 +14,31 @@ pub mod enumeration_burst;
 pub mod episodes;
 pub mod export;
 pub mod failed;
+pub mod groups;
 pub mod outside_creator;
 pub mod restore_public;
 pub mod share;
 
 use crate::config::Config;
 use crate::finding::Finding;
-use snaptrail_model::Event;
+use jiff::Timestamp;
+use snaptrail_model::EventRef;
 
 pub trait EventRule: Send + Sync {
-    fn check<'e>(&self, ev: &'e Event, cfg: &Config) -> Vec<Finding<'e>>;
+    fn check(&self, ev: &EventRef, cfg: &Config) -> Vec<Finding>;
 }
 
-pub trait Aggregator<'e> {
-    fn observe(&mut self, ev: &'e Event, cfg: &Config);
-    fn finish(self: Box<Self>, cfg: &Config) -> Vec<Finding<'e>>;
+pub trait Aggregator: Send {
+    /// Take the next event; events arrive in time order.
+    fn observe(&mut self, ev: &EventRef, cfg: &Config);
+    /// Report everything no event at or after `now` can change, and forget it. `Timestamp::MAX`
+    /// ends the stream.
+    fn flush(&mut self, now: Timestamp, cfg: &Config, out: &mut Vec<Finding>);
+    /// Keys (windows, episodes, chains) held now.
+    fn keys(&self) -> usize;
+    /// Close the `n` keys that were active longest ago as if their time were up; returns how many
+    /// were closed. Called when the detector holds more keys than `limits.max_keys`.
+    fn evict(&mut self, n: usize, cfg: &Config, out: &mut Vec<Finding>) -> usize;
 }
 
 pub fn event_rules() -> Vec<Box<dyn EventRule>> {
@@ -39,14 +51,14 @@ pub fn event_rules() -> Vec<Box<dyn EventRule>> {
     ]
 }
 
-pub fn aggregators<'e>(cfg: &Config) -> Vec<Box<dyn Aggregator<'e> + 'e>> {
+pub fn aggregators(cfg: &Config) -> Vec<Box<dyn Aggregator>> {
     vec![
         Box::new(caller_summary::CallerSummary::new(cfg)),
         Box::new(export::Exports::default()),
         Box::new(deletion_burst::DeletionBurst::new(cfg)),
         Box::new(enumeration_burst::EnumerationBurst::new(cfg)),
-        Box::new(chain_exfil::ExfilChain::default()),
-        Box::new(chain_restore::RestoreChain::default()),
+        Box::new(chain_exfil::ExfilChain::new(cfg)),
+        Box::new(chain_restore::RestoreChain::new(cfg)),
     ]
 }
 

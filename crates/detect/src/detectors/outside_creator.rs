@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::context::is_gcp_service_agent;
 use crate::finding::{Finding, describe_resource};
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, PrincipalKind, Severity};
+use snaptrail_model::{Cloud, Component, Event, EventRef, PrincipalKind, Severity};
 
 pub struct OutsideCreatorRule;
 
@@ -43,7 +43,7 @@ fn outside_reason(ev: &Event, cfg: &Config) -> Option<String> {
 }
 
 impl EventRule for OutsideCreatorRule {
-    fn check<'e>(&self, ev: &'e Event, cfg: &Config) -> Vec<Finding<'e>> {
+    fn check(&self, ev: &EventRef, cfg: &Config) -> Vec<Finding> {
         if ev.component != Component::Create || !ev.outcome.success {
             return Vec::new();
         }
@@ -54,7 +54,7 @@ impl EventRule for OutsideCreatorRule {
             "snapshot.create.outside_principal",
             Severity::High,
             &[T_CREATE_SNAPSHOT, T_TRANSFER],
-            vec![ev],
+            vec![ev.clone()],
         );
         f.title = format!(
             "{} created by {}, an identity outside the organization",

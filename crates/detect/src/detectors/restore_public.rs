@@ -6,12 +6,12 @@ use super::{EventRule, T_CREATE_SNAPSHOT};
 use crate::config::Config;
 use crate::finding::{Finding, describe_resource};
 use serde_json::json;
-use snaptrail_model::{Component, Event, Severity};
+use snaptrail_model::{Component, EventRef, Severity};
 
 pub struct RestorePublicRule;
 
 impl EventRule for RestorePublicRule {
-    fn check<'e>(&self, ev: &'e Event, _cfg: &Config) -> Vec<Finding<'e>> {
+    fn check(&self, ev: &EventRef, _cfg: &Config) -> Vec<Finding> {
         if ev.component != Component::Restore
             || !ev.outcome.success
             || !ev.has_fact("restore-public")
@@ -22,7 +22,7 @@ impl EventRule for RestorePublicRule {
             "snapshot.restore.public",
             Severity::High,
             &[T_CREATE_SNAPSHOT, "T1578.002"],
-            vec![ev],
+            vec![ev.clone()],
         );
         f.title = format!(
             "{} restored onto a publicly accessible instance by {}",

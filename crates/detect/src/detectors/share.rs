@@ -6,12 +6,12 @@ use crate::config::Config;
 use crate::context::{TargetClass, classify_target};
 use crate::finding::{Finding, describe_resource};
 use serde_json::{Value, json};
-use snaptrail_model::{Component, Event, Severity, ShareAction};
+use snaptrail_model::{Component, EventRef, Severity, ShareAction};
 
 pub struct ShareRule;
 
 impl EventRule for ShareRule {
-    fn check<'e>(&self, ev: &'e Event, cfg: &Config) -> Vec<Finding<'e>> {
+    fn check(&self, ev: &EventRef, cfg: &Config) -> Vec<Finding> {
         if !matches!(ev.component, Component::Share | Component::Unshare)
             || !ev.outcome.success
             || ev.share_targets.is_empty()
@@ -70,7 +70,7 @@ impl EventRule for ShareRule {
             detector,
             severity,
             &[T_TRANSFER, T_CREATE_SNAPSHOT],
-            vec![ev],
+            vec![ev.clone()],
         );
         f.title = title;
         f.point(

@@ -1,0 +1,252 @@
+//! A run's events in time order without holding them all. Readers hand batches of events to the
+//! [`Spool`]; past a budget, the batch in memory is sorted and written to a temporary run file
+//! (JSON lines of [`Event`]), and [`Spool::into_sorted`] merges the runs back in [`sort`]'s
+//! order. Input in any order gives the same stream; memory is the budget plus one event per run.
+
+use crate::dedupe::sort;
+use snaptrail_model::Event;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Events held in memory before a run is written (about 1.5 KB each).
+pub const DEFAULT_BUDGET: usize = 40_000;
+
+pub struct Spool {
+    budget: usize,
+    dir: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    memory: Vec<Event>,
+    runs: Vec<PathBuf>,
+    spilled: u64,
+    error: Option<String>,
+    added: u64,
+    range: Option<(jiff::Timestamp, jiff::Timestamp)>,
+}
+
+impl Spool {
+    /// A spool writing its runs under `dir` (created when the first run is written).
+    pub fn new(dir: PathBuf, budget: usize) -> Spool {
+        Spool {
+            budget: budget.max(1),
+            dir,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// A spool under the system temporary directory, in a directory of its own.
+    pub fn in_temp_dir(budget: usize) -> Spool {
+        let unique = format!(
+            "snaptrail-spool-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        );
+        Spool::new(std::env::temp_dir().join(unique), budget)
+    }
+
+    /// Add events in any order. Called from reader threads; a full batch is sorted and written
+    /// outside the lock, so readers keep reading while one of them spills.
+    pub fn add(&self, mut events: Vec<Event>) {
+        let full = {
+            let mut inner = self.lock();
+            inner.added += events.len() as u64;
+            for ev in &events {
+                inner.range = Some(match inner.range {
+                    None => (ev.time, ev.time),
+                    Some((a, b)) => (a.min(ev.time), b.max(ev.time)),
+                });
+            }
+            inner.memory.append(&mut events);
+            if inner.memory.len() < self.budget {
+                return;
+            }
+            std::mem::take(&mut inner.memory)
+        };
+        let written = self.write_run(full);
+        let mut inner = self.lock();
+        match written {
+            Ok((path, n)) => {
+                inner.runs.push(path);
+                inner.spilled += n;
+            }
+            Err(e) => {
+                inner.error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_run(&self, mut events: Vec<Event>) -> Result<(PathBuf, u64), String> {
+        sort(&mut events);
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("spool {}: {e}", self.dir.display()))?;
+        let n = self.lock().runs.len();
+        let path = self
+            .dir
+            .join(format!("run-{n}-{:?}.jsonl", std::thread::current().id()));
+        let file =
+            std::fs::File::create(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        for ev in &events {
+            serde_json::to_writer(&mut w, ev)
+                .map_err(|e| format!("spool {}: {e}", path.display()))?;
+            w.write_all(b"\n")
+                .map_err(|e| format!("spool {}: {e}", path.display()))?;
+        }
+        w.flush()
+            .map_err(|e| format!("spool {}: {e}", path.display()))?;
+        Ok((path, events.len() as u64))
+    }
+
+    /// Events written to run files so far.
+    pub fn spilled(&self) -> u64 {
+        self.lock().spilled
+    }
+
+    /// Events added so far.
+    pub fn len(&self) -> u64 {
+        self.lock().added
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The earliest and latest event time added.
+    pub fn time_range(&self) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
+        self.lock().range
+    }
+
+    /// Every event, merged in time order. Fails if a run could not be written or reopened.
+    pub fn into_sorted(self) -> Result<Sorted, String> {
+        let inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = inner.error {
+            return Err(e);
+        }
+        let mut memory = inner.memory;
+        sort(&mut memory);
+        let mut sources: Vec<Source> = vec![Source::Memory(memory.into_iter())];
+        for path in &inner.runs {
+            let file =
+                std::fs::File::open(path).map_err(|e| format!("spool {}: {e}", path.display()))?;
+            sources.push(Source::Run {
+                path: path.clone(),
+                lines: BufReader::with_capacity(1 << 20, file),
+                buf: Vec::new(),
+            });
+        }
+        let mut sorted = Sorted {
+            heap: BinaryHeap::new(),
+            sources,
+            dir: self.dir,
+            error: None,
+        };
+        for i in 0..sorted.sources.len() {
+            sorted.refill(i);
+        }
+        Ok(sorted)
+    }
+}
+
+enum Source {
+    Memory(std::vec::IntoIter<Event>),
+    Run {
+        path: PathBuf,
+        lines: BufReader<std::fs::File>,
+        buf: Vec<u8>,
+    },
+}
+
+impl Source {
+    fn next(&mut self) -> Result<Option<Event>, String> {
+        match self {
+            Source::Memory(it) => Ok(it.next()),
+            Source::Run { path, lines, buf } => {
+                buf.clear();
+                let n = lines
+                    .read_until(b'\n', buf)
+                    .map_err(|e| format!("spool {}: {e}", path.display()))?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                serde_json::from_slice(buf)
+                    .map(Some)
+                    .map_err(|e| format!("spool {}: {e}", path.display()))
+            }
+        }
+    }
+}
+
+/// The head of one source in the merge heap (a min-heap on [`sort`]'s key).
+struct Head(Event, usize);
+
+fn order(a: &Event, b: &Event) -> Ordering {
+    (a.time, a.cloud, &a.event_id, &a.origin).cmp(&(b.time, b.cloud, &b.event_id, &b.origin))
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        order(&other.0, &self.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The merged stream. The run files are removed when it is dropped.
+pub struct Sorted {
+    heap: BinaryHeap<Head>,
+    sources: Vec<Source>,
+    dir: PathBuf,
+    /// The first error reading a run back; the stream ends early when set.
+    pub error: Option<String>,
+}
+
+impl Sorted {
+    fn refill(&mut self, i: usize) {
+        match self.sources[i].next() {
+            Ok(Some(ev)) => self.heap.push(Head(ev, i)),
+            Ok(None) => {}
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+impl Iterator for Sorted {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        let Head(ev, i) = self.heap.pop()?;
+        self.refill(i);
+        Some(ev)
+    }
+}
+
+impl Drop for Sorted {
+    fn drop(&mut self) {
+        // Absent when nothing spilled; nothing to report either way.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
