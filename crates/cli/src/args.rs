@@ -183,6 +183,9 @@ pub struct BaselineArgs {
     /// Where the baseline lives (default as for hunt).
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Config file (its `[limits]` bound the memory used while learning).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Args)]

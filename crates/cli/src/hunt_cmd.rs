@@ -5,7 +5,7 @@ use crate::report;
 use snaptrail_detect::{Config, Hunter, StreamStats};
 use snaptrail_ingest::Options;
 use snaptrail_ingest::dedupe::Collapser;
-use snaptrail_ingest::spool::{self, Sorted, Spool};
+use snaptrail_ingest::spool::{Sorted, Spool};
 use snaptrail_model::Severity;
 use snaptrail_model::{Alert, Event};
 use snaptrail_state::{Caps, Store};
@@ -51,11 +51,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     };
     let (spool, mut summary) = if args.from_events {
         let batch = report::read_events(&args.input)?;
-        let spool = Spool::in_temp_dir(spool::DEFAULT_BUDGET);
+        let spool = Spool::in_temp_dir(cfg.sort_buffer_events);
         spool.add(batch.events);
         (spool, batch.summary)
     } else {
-        let spooled = report::spool(&args.input, opts)?;
+        let spooled = report::spool(&args.input, opts, cfg.sort_buffer_events)?;
         (spooled.spool, spooled.summary)
     };
     let store = open_store(&args.state)?;
@@ -226,21 +226,43 @@ fn detect(
 }
 
 pub fn baseline(args: BaselineArgs) -> Result<ExitCode, String> {
+    let cfg = load_config(args.config.as_deref())?;
     let dir = args
         .state
         .clone()
         .or_else(snaptrail_state::default_dir)
         .ok_or("no --state DIR and no HOME")?;
-    let mut store = Store::open(&dir, Caps::default())?;
-    let batch = report::ingest(
-        &args.input,
-        Options {
-            prefilter: !args.input.no_prefilter && !args.input.strict,
-            only_relevant: true,
-        },
-    )?;
-    let stats = store.commit(&batch.events, &[], true)?;
-    report::print_summary(&batch.summary, report::started(), None);
+    let store = Store::open(&dir, Caps::default())?;
+    let opts = Options {
+        prefilter: !args.input.no_prefilter && !args.input.strict,
+        only_relevant: true,
+    };
+    // Learning from weeks of history streams like a hunt: sorted, collapsed, recorded.
+    let spooled = report::spool(&args.input, opts, cfg.sort_buffer_events)?;
+    let mut summary = spooled.summary;
+    let mut sorted = spooled.spool.into_sorted()?;
+    store.begin_run()?;
+    let mut collapser = Collapser::default();
+    let mut failed: Option<String> = None;
+    let mut record = |ev: Event| {
+        summary.events += 1;
+        if failed.is_none()
+            && let Err(e) = store.record(&ev, true)
+        {
+            failed = Some(e);
+        }
+    };
+    for ev in sorted.by_ref() {
+        collapser.push(ev, &mut record);
+    }
+    let merged = collapser.merged;
+    collapser.finish(&mut record);
+    if let Some(e) = failed.or(sorted.error.take()) {
+        return Err(e);
+    }
+    summary.merged += merged;
+    let stats = store.end_run(&[])?;
+    report::print_summary(&summary, report::started(), None);
     eprintln!(
         "snaptrail: baseline {}: learned from {} new events ({} already known), {} facts now, {} evicted",
         store.path.display(),

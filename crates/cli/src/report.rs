@@ -31,11 +31,10 @@ pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
 }
 
 /// Read the inputs into a spool: events come back in time order, memory stays bounded.
-pub fn spool(input: &InputArgs, opts: Options) -> Result<Spooled, String> {
+pub fn spool(input: &InputArgs, opts: Options, budget: usize) -> Result<Spooled, String> {
     set_threads(input)?;
     let started = Instant::now();
-    let spool =
-        snaptrail_ingest::spool::Spool::in_temp_dir(snaptrail_ingest::spool::DEFAULT_BUDGET);
+    let spool = snaptrail_ingest::spool::Spool::in_temp_dir(budget);
     let spooled = snaptrail_ingest::spool(&input.paths, &opts, spool);
     finish(&spooled.summary, &spooled.diagnostics, input, started)?;
     Ok(spooled)

@@ -27,6 +27,7 @@ struct RawConfig {
 struct RawLimits {
     max_keys: Option<i64>,
     max_principals: Option<i64>,
+    sort_buffer_events: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +105,8 @@ pub struct Config {
     pub max_keys: usize,
     /// Principals triage keeps history for before the least recently active are forgotten.
     pub max_principals: usize,
+    /// Events held in memory while sorting a run's input before a sorted run goes to disk.
+    pub sort_buffer_events: usize,
 }
 
 impl Default for Config {
@@ -126,8 +129,9 @@ impl Default for Config {
             burst_window_secs: 10 * 60,
             chain_horizon_secs: 7 * 86400,
             compromised_principals: Vec::new(),
-            max_keys: 100_000,
-            max_principals: 200_000,
+            max_keys: 50_000,
+            max_principals: 100_000,
+            sort_buffer_events: 40_000,
         }
     }
 }
@@ -227,6 +231,14 @@ impl Config {
             })?;
         }
         cfg.compromised_principals = raw.triage.compromised_principals;
+        if let Some(n) = raw.limits.sort_buffer_events {
+            cfg.sort_buffer_events =
+                usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!(
+                        "key `limits.sort_buffer_events`: expected a positive whole number, got {n}"
+                    )
+                })?;
+        }
         for (key, value, slot) in [
             ("max_keys", raw.limits.max_keys, &mut cfg.max_keys),
             (
@@ -398,10 +410,13 @@ compromised_principals = []
 # Detection is streaming and its memory is capped. Open windows, episodes and chains per
 # detector: past this, the least recently active are closed early (reported, not dropped) and
 # counted in the run summary.
-max_keys = 100000
+max_keys = 50000
 # Principals whose history triage keeps ("done this before?", "new source IP?"); past this, the
 # least recently active are forgotten and counted.
-max_principals = 200000
+max_principals = 100000
+# Input arrives in any order and detection needs it in time order: events are sorted in runs of
+# this many in memory (about 1.5 KB each), written to temporary files, and merged.
+sort_buffer_events = 40000
 "#;
 
 #[cfg(test)]

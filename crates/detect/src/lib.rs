@@ -70,7 +70,7 @@ pub struct Hunter<'a> {
 }
 
 /// How often (in events) the detectors' key counts are checked against the cap.
-const CAP_CHECK_EVERY: u64 = 4096;
+const CAP_CHECK_EVERY: u64 = 256;
 
 impl<'a> Hunter<'a> {
     pub fn new(cfg: &'a Config, baseline: Option<&'a dyn Baseline>) -> Hunter<'a> {

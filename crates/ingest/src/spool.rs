@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// Events held in memory before a run is written (about 1.5 KB each).
-pub const DEFAULT_BUDGET: usize = 40_000;
+pub const DEFAULT_BUDGET: usize = 40_000; // = limits.sort_buffer_events
 
 pub struct Spool {
     budget: usize,

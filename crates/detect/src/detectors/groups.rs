@@ -2,7 +2,8 @@
 //! (its window ends, its episode goes quiet, its chain horizon passes). Due keys are found with
 //! a min-heap of (due, key) and lazy deletion: a key that was postponed keeps its old heap
 //! entry, and when that entry comes up the key is scheduled again at its real time. So the heap
-//! holds about one entry per open key, and flushing costs only the keys that are due.
+//! holds about one entry per open key, and flushing costs only the keys that are due. Each key
+//! also remembers when it was last touched, so a cap closes the least recently active first.
 
 use jiff::Timestamp;
 use std::cmp::Reverse;
@@ -10,8 +11,10 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
 pub struct Groups<K, V> {
-    open: HashMap<K, (V, Timestamp)>,
+    /// Value, due time, and the touch counter at its last use.
+    open: HashMap<K, (V, Timestamp, u64)>,
     heap: BinaryHeap<Reverse<(Timestamp, K)>>,
+    touches: u64,
 }
 
 impl<K, V> Default for Groups<K, V> {
@@ -19,6 +22,7 @@ impl<K, V> Default for Groups<K, V> {
         Groups {
             open: HashMap::new(),
             heap: BinaryHeap::new(),
+            touches: 0,
         }
     }
 }
@@ -42,30 +46,35 @@ impl<K: Hash + Eq + Ord + Clone, V> Groups<K, V> {
         if !self.open.contains_key(&key) {
             self.heap.push(Reverse((due, key.clone())));
         }
-        &mut self.open.entry(key).or_insert_with(|| (make(), due)).0
+        self.touches += 1;
+        let touch = self.touches;
+        let slot = self.open.entry(key).or_insert_with(|| (make(), due, touch));
+        slot.2 = touch;
+        &mut slot.0
     }
 
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.open.get(key).map(|(v, _)| v)
+        self.open.get(key).map(|(v, ..)| v)
     }
 
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        self.open.get_mut(key).map(|(v, _)| v)
+        self.touches += 1;
+        let touch = self.touches;
+        self.open.get_mut(key).map(|slot| {
+            slot.2 = touch;
+            &mut slot.0
+        })
     }
 
     /// Move the key's due time later (never earlier: the heap entry already there stays valid).
     pub fn postpone(&mut self, key: &K, due: Timestamp) {
-        if let Some((_, at)) = self.open.get_mut(key) {
+        if let Some((_, at, _)) = self.open.get_mut(key) {
             *at = (*at).max(due);
         }
     }
 
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        self.open.remove(key).map(|(v, _)| v)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.open.iter().map(|(k, (v, _))| (k, v))
+        self.open.remove(key).map(|(v, ..)| v)
     }
 
     /// Remove and return every key due at or before `now`.
@@ -79,34 +88,45 @@ impl<K: Hash + Eq + Ord + Clone, V> Groups<K, V> {
                 break;
             };
             match self.open.get(&key) {
-                Some((_, real)) if *real <= now => {
-                    if let Some((v, _)) = self.open.remove(&key) {
+                Some((_, real, _)) if *real <= now => {
+                    if let Some((v, ..)) = self.open.remove(&key) {
                         out.push((key, v));
                     }
                 }
-                Some((_, real)) => self.heap.push(Reverse((*real, key))),
+                Some((_, real, _)) => self.heap.push(Reverse((*real, key))),
                 None => {}
             }
         }
         out
     }
 
-    /// Remove and return the `n` keys due soonest: the least recently active, for a cap.
+    /// Remove and return the `n` least recently touched keys, for a cap. Their heap entries
+    /// stay behind and are skipped when they come up.
     pub fn take_oldest(&mut self, n: usize) -> Vec<(K, V)> {
-        let mut out = Vec::new();
-        while out.len() < n {
-            let Some(Reverse((at, key))) = self.heap.pop() else {
-                break;
-            };
-            match self.open.get(&key) {
-                Some((_, real)) if *real <= at => {
-                    if let Some((v, _)) = self.open.remove(&key) {
-                        out.push((key, v));
-                    }
-                }
-                Some((_, real)) => self.heap.push(Reverse((*real, key))),
-                None => {}
-            }
+        if n == 0 || self.open.is_empty() {
+            return Vec::new();
+        }
+        let mut touches: Vec<u64> = self.open.values().map(|(.., t)| *t).collect();
+        let n = n.min(touches.len());
+        let (_, cut, _) = touches.select_nth_unstable(n - 1);
+        let cut = *cut;
+        let oldest: Vec<K> = self
+            .open
+            .iter()
+            .filter(|(_, (.., t))| *t <= cut)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let out = oldest
+            .into_iter()
+            .filter_map(|k| self.open.remove(&k).map(|(v, ..)| (k, v)))
+            .collect();
+        // Entries of evicted keys would otherwise pile up until their time comes.
+        if self.heap.len() > 2 * self.open.len() + 1024 {
+            self.heap = self
+                .open
+                .iter()
+                .map(|(k, (_, due, _))| Reverse((*due, k.clone())))
+                .collect();
         }
         out
     }
