@@ -73,8 +73,10 @@ fn caps_close_the_least_recently_active_state_first_and_say_so() {
         dir.path(),
         "[limits]\nmax_keys = 100\nmax_principals = 100\nsort_buffer_events = 1000",
     );
-    let (uncapped_alerts, uncapped_err) =
-        hunt_with_config(&root().join(data("snaptrail.toml")), &[input.clone()]);
+    let (uncapped_alerts, uncapped_err) = hunt_with_config(
+        &root().join(data("snaptrail.toml")),
+        std::slice::from_ref(&input),
+    );
     let (capped_alerts, capped_err) = hunt_with_config(&capped, &[input]);
     assert!(!uncapped_err.contains("closed early"), "{uncapped_err}");
     assert!(
