@@ -7,20 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 fn hunt_state(state: &Path, paths: &[PathBuf]) -> (Vec<serde_json::Value>, String) {
-    let out = snaptrail()
-        .args(["hunt", "--format", "jsonl", "--config"])
-        .arg(data("snaptrail.toml"))
-        .arg("--state")
-        .arg(state)
-        .args(paths)
-        .output()
-        .unwrap();
-    let alerts = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (alerts, String::from_utf8_lossy(&out.stderr).into_owned())
+    let mut args = vec![
+        PathBuf::from("--config"),
+        data("snaptrail.toml"),
+        PathBuf::from("--state"),
+        state.to_path_buf(),
+    ];
+    args.extend(paths.iter().cloned());
+    hunt_args(args)
 }
 
 #[test]

@@ -15,18 +15,13 @@ fn config_with(dir: &Path, extra: &str) -> PathBuf {
 }
 
 fn hunt_with_config(config: &Path, paths: &[PathBuf]) -> (Vec<serde_json::Value>, String) {
-    let out = snaptrail()
-        .args(["hunt", "--no-state", "--format", "jsonl", "--config"])
-        .arg(config)
-        .args(paths)
-        .output()
-        .unwrap();
-    let alerts = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (alerts, String::from_utf8_lossy(&out.stderr).into_owned())
+    let mut args = vec![
+        PathBuf::from("--no-state"),
+        PathBuf::from("--config"),
+        config.to_path_buf(),
+    ];
+    args.extend(paths.iter().cloned());
+    hunt_args(args)
 }
 
 #[test]

@@ -48,6 +48,25 @@ pub fn hunt(paths: &[PathBuf], extra: &[&str]) -> (i32, Vec<Value>, String) {
     )
 }
 
+/// `snaptrail hunt --format jsonl` with `args` (config, state, paths); returns (alerts, stderr).
+pub fn hunt_args<I, S>(args: I) -> (Vec<Value>, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = snaptrail()
+        .args(["hunt", "--format", "jsonl"])
+        .args(args)
+        .output()
+        .unwrap();
+    let alerts = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect();
+    (alerts, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 pub fn by_detector<'a>(alerts: &'a [Value], detector: &str) -> Vec<&'a Value> {
     alerts
         .iter()
