@@ -255,14 +255,10 @@ impl<'a> Decoder<'a> {
             return;
         };
         let split = split_array(buf, open);
-        let mut lines = LineCounter {
-            line: first_line,
-            at: 0,
-        };
         let last = split.elements.len();
-        for (i, range) in split.elements.into_iter().enumerate() {
+        for (i, (range, newlines)) in split.elements.into_iter().zip(split.newlines).enumerate() {
             self.out.summary.records += 1;
-            let line = lines.line_at(buf, range.start);
+            let line = first_line + newlines;
             let origin = || format!("line {line}, record {}", i + 1);
             if !split.complete && i + 1 == last {
                 self.bad(origin(), "truncated: the input ends inside this record");
@@ -459,21 +455,5 @@ fn unknown_kind(obj: &serde_json::Map<String, Value>) -> String {
         "aws:config-item".into()
     } else {
         "unknown".into()
-    }
-}
-
-/// Turns byte offsets (visited in increasing order) into line numbers without rescanning.
-struct LineCounter {
-    line: usize,
-    at: usize,
-}
-
-impl LineCounter {
-    fn line_at(&mut self, buf: &[u8], offset: usize) -> usize {
-        if offset > self.at {
-            self.line += memchr::memchr_iter(b'\n', &buf[self.at..offset]).count();
-            self.at = offset;
-        }
-        self.line
     }
 }

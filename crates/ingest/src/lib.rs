@@ -10,6 +10,7 @@ pub mod report;
 pub mod source;
 pub mod split;
 pub mod spool;
+pub mod structural;
 
 pub use decode::{FileOutput, Options};
 pub use report::{Diagnostic, Summary};

@@ -100,15 +100,47 @@ fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
     (value[end] == b'"').then_some(&value[..end])
 }
 
-thread_local! {
-    static NAMES: RefCell<HashMap<Box<[u8]>, bool>> = RefCell::new(HashMap::new());
-    /// Verdicts on user agents: a trail holds a few hundred distinct ones, so a lookup is
-    /// cheaper than scanning each for tool names. Emptied when full (agents are attacker-set).
-    static AGENTS: RefCell<HashMap<Box<[u8]>, bool>> = RefCell::new(HashMap::new());
+/// A small multiply-rotate hash for the verdict caches: they are looked up once or twice per
+/// record, and SipHash's DoS resistance is not needed where each cache is emptied at
+/// [`REMEMBERED`] entries (attackers choose names and agents).
+#[derive(Default, Clone, Copy)]
+struct Quick(u64);
+
+impl std::hash::Hasher for Quick {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
-/// Distinct user agents remembered per thread.
-const AGENTS_REMEMBERED: usize = 4096;
+type Verdicts = HashMap<Box<[u8]>, bool, std::hash::BuildHasherDefault<Quick>>;
+
+thread_local! {
+    /// Verdicts on event names (few hundred distinct in a trail).
+    static NAMES: RefCell<Verdicts> = RefCell::new(Verdicts::default());
+    /// Verdicts on user agents: a trail holds a few hundred distinct ones, so a lookup is
+    /// cheaper than scanning each for tool names.
+    static AGENTS: RefCell<Verdicts> = RefCell::new(Verdicts::default());
+}
+
+/// Distinct names or agents remembered per thread before a cache is emptied.
+const REMEMBERED: usize = 4096;
+
+/// Remember a verdict, emptying the cache first when it is full.
+fn remember(cache: &mut Verdicts, key: &[u8], verdict: bool) {
+    if cache.len() >= REMEMBERED {
+        cache.clear();
+    }
+    cache.insert(key.into(), verdict);
+}
 
 /// Can a CloudTrail record with this `eventName` ever be relevant? Normalizes a synthetic
 /// record whose request meets every condition the normalizer looks at.
@@ -128,7 +160,7 @@ fn name_matters(name: &[u8]) -> bool {
         }
         Err(_) => true,
     };
-    NAMES.with(|n| n.borrow_mut().insert(name.into(), answer));
+    NAMES.with(|n| remember(&mut n.borrow_mut(), name, answer));
     answer
 }
 
@@ -149,10 +181,7 @@ fn from_attack_tool(record: &[u8]) -> bool {
             return *known;
         }
         let answer = tools.is_match(ua);
-        if cache.len() >= AGENTS_REMEMBERED {
-            cache.clear();
-        }
-        cache.insert(ua.into(), answer);
+        remember(&mut cache, ua, answer);
         answer
     })
 }

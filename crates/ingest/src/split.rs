@@ -7,6 +7,8 @@ use std::ops::Range;
 
 pub struct Split {
     pub elements: Vec<Range<usize>>,
+    /// For each element, the newlines before its first byte (its line is this plus one).
+    pub newlines: Vec<usize>,
     /// False when the input ended before the array closed (truncated file); the last element,
     /// if any, is then the incomplete tail.
     pub complete: bool,
@@ -47,65 +49,78 @@ pub fn envelope_array(buf: &[u8], start: usize) -> Option<usize> {
     (buf.get(i) == Some(&b'[')).then_some(i)
 }
 
-/// Split the array whose `[` is at `open`.
+/// Split the array whose `[` is at `open`. Only structural bytes outside strings are looked at
+/// (see [`crate::structural`]), and commas only where the depth is zero: an element is the
+/// text between two top-level separators.
 pub fn split_array(buf: &[u8], open: usize) -> Split {
     let mut elements = Vec::new();
+    let mut newlines = Vec::new();
+    let mut push = |elements: &mut Vec<Range<usize>>, from: usize, from_nl: usize, to: usize| {
+        let start = skip_ws(buf, from);
+        if start < to {
+            elements.push(trim(buf, start, to));
+            newlines.push(from_nl + memchr::memchr_iter(b'\n', &buf[from..start]).count());
+        }
+    };
     let mut depth = 0usize;
-    let mut elem_start: Option<usize> = None;
-    let mut i = open + 1;
-    while i < buf.len() {
-        match buf[i] {
-            b'"' => {
-                elem_start.get_or_insert(i);
-                // Jump through the string: most of a record's bytes are string bodies, and
-                // memchr skips them many bytes at a time.
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', &buf[i..]) {
-                        Some(k) if buf[i + k] == b'\\' => i += k + 2,
-                        Some(k) => {
-                            i += k;
-                            break;
-                        }
-                        None => {
-                            i = buf.len();
-                            break;
-                        }
-                    }
+    // Where the current element's text may begin: just after `[` or the last top-level comma,
+    // and the newlines before it.
+    let mut from = open + 1;
+    let mut from_nl = memchr::memchr_iter(b'\n', &buf[..from]).count();
+    let mut block_nl = from_nl;
+    for (at, s) in crate::structural::Blocks::new(buf, open + 1) {
+        let mut brackets = s.open | s.close;
+        // Bits below `lo` in this block are handled.
+        let mut lo = 0u32;
+        loop {
+            let next = if brackets == 0 {
+                64
+            } else {
+                brackets.trailing_zeros()
+            };
+            if depth == 0 && lo < 64 {
+                let below_next = if next == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << next) - 1
+                };
+                let mut commas = s.comma & (u64::MAX << lo) & below_next;
+                while commas != 0 {
+                    let bit = commas.trailing_zeros();
+                    commas &= commas - 1;
+                    let i = at + bit as usize;
+                    push(&mut elements, from, from_nl, i);
+                    from = i + 1;
+                    from_nl = block_nl + (s.newline & ((1u64 << bit) - 1)).count_ones() as usize;
                 }
             }
-            b'{' | b'[' => {
+            if next == 64 {
+                break;
+            }
+            let i = at + next as usize;
+            brackets &= brackets - 1;
+            lo = next + 1;
+            if s.open & (1u64 << next) != 0 {
                 depth += 1;
-                elem_start.get_or_insert(i);
-            }
-            b'}' | b']' if depth > 0 => depth -= 1,
-            b']' => {
-                if let Some(s) = elem_start.take() {
-                    elements.push(trim(buf, s, i));
-                }
+            } else if depth > 0 {
+                depth -= 1;
+            } else if buf[i] == b']' {
+                push(&mut elements, from, from_nl, i);
                 return Split {
                     elements,
+                    newlines,
                     complete: true,
                     end: i + 1,
                 };
             }
-            b',' if depth == 0 => {
-                if let Some(s) = elem_start.take() {
-                    elements.push(trim(buf, s, i));
-                }
-            }
-            c if !c.is_ascii_whitespace() => {
-                elem_start.get_or_insert(i);
-            }
-            _ => {}
+            // A stray `}` at depth zero is part of the element's (broken) text.
         }
-        i += 1;
+        block_nl += s.newline.count_ones() as usize;
     }
-    if let Some(s) = elem_start {
-        elements.push(trim(buf, s, buf.len().min(i)));
-    }
+    push(&mut elements, from, from_nl, buf.len());
     Split {
         elements,
+        newlines,
         complete: false,
         end: buf.len(),
     }

@@ -1,0 +1,321 @@
+//! Where a JSON text's brackets and commas are, outside strings, 64 bytes at a time (the first
+//! stage of simdjson, without its parser). Each block is classified into bitmasks with AVX2 when
+//! the CPU has it (a portable loop otherwise); escapes and string state are then pure bit
+//! arithmetic carried from block to block. Splitting a CloudTrail envelope into records visits
+//! only the few structural bytes instead of every byte and every string.
+
+/// Bitmasks of one 64-byte block: bit `i` is byte `i`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Classes {
+    quote: u64,
+    backslash: u64,
+    open: u64,
+    close: u64,
+    comma: u64,
+    newline: u64,
+}
+
+fn classify_portable(block: &[u8; 64]) -> Classes {
+    let mut c = Classes::default();
+    for (i, b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match b {
+            b'"' => c.quote |= bit,
+            b'\\' => c.backslash |= bit,
+            b'{' | b'[' => c.open |= bit,
+            b'}' | b']' => c.close |= bit,
+            b',' => c.comma |= bit,
+            b'\n' => c.newline |= bit,
+            _ => {}
+        }
+    }
+    c
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn classify_avx2(block: &[u8; 64]) -> Classes {
+    use std::arch::x86_64::*;
+    // SAFETY: `block` is 64 readable bytes; unaligned loads are allowed for both halves.
+    let (lo, hi) = unsafe {
+        (
+            _mm256_loadu_si256(block.as_ptr() as *const __m256i),
+            _mm256_loadu_si256(block.as_ptr().add(32) as *const __m256i),
+        )
+    };
+    let mask = |byte: u8| -> u64 {
+        let needle = _mm256_set1_epi8(byte as i8);
+        let l = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, needle)) as u32 as u64;
+        let h = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, needle)) as u32 as u64;
+        l | (h << 32)
+    };
+    // `{`/`[` and `}`/`]` differ only in bit 5: one compare each after setting it.
+    let (lo20, hi20) = (
+        _mm256_or_si256(lo, _mm256_set1_epi8(0x20)),
+        _mm256_or_si256(hi, _mm256_set1_epi8(0x20)),
+    );
+    let folded = |byte: u8| -> u64 {
+        let needle = _mm256_set1_epi8(byte as i8);
+        let l = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo20, needle)) as u32 as u64;
+        let h = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi20, needle)) as u32 as u64;
+        l | (h << 32)
+    };
+    Classes {
+        quote: mask(b'"'),
+        backslash: mask(b'\\'),
+        open: folded(b'{'),
+        close: folded(b'}'),
+        comma: mask(b','),
+        newline: mask(b'\n'),
+    }
+}
+
+#[cfg(test)]
+fn classify(block: &[u8; 64]) -> Classes {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { classify_avx2(block) };
+    }
+    classify_portable(block)
+}
+
+/// Bit `i` set when byte `i` is an odd number of ones up to and including `i`.
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The structural bytes of one block, outside strings.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Structural {
+    /// `{` and `[`.
+    pub open: u64,
+    /// `}` and `]`.
+    pub close: u64,
+    pub comma: u64,
+    /// Newlines (never inside a string: JSON escapes them), for line numbers.
+    pub newline: u64,
+}
+
+impl Structural {
+    pub fn any(&self) -> u64 {
+        self.open | self.close | self.comma
+    }
+}
+
+/// Carries string and escape state across blocks.
+pub struct Scanner {
+    /// The next block's first byte is escaped by a backslash ending this block.
+    escape_carry: bool,
+    /// All ones when this block ended inside a string.
+    in_string: u64,
+    avx2: bool,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner {
+            escape_carry: false,
+            in_string: 0,
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            avx2: false,
+        }
+    }
+}
+
+impl Scanner {
+    /// Classify the next 64 bytes of the text.
+    pub fn next(&mut self, block: &[u8; 64]) -> Structural {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU supports AVX2.
+            return unsafe { self.next_avx2(block) };
+        }
+        self.resolve(classify_portable(block))
+    }
+
+    /// The whole step compiled for AVX2, so classifying inlines into it.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn next_avx2(&mut self, block: &[u8; 64]) -> Structural {
+        // SAFETY: this function only runs where AVX2 is available.
+        let c = unsafe { classify_avx2(block) };
+        self.resolve(c)
+    }
+
+    /// Escapes and string state: plain bit arithmetic on the block's classes.
+    #[inline(always)]
+    fn resolve(&mut self, c: Classes) -> Structural {
+        let escaped = self.escaped(c.backslash);
+        let quotes = c.quote & !escaped;
+        // Set from an opening quote up to (not including) its closing quote.
+        let in_string = prefix_xor(quotes) ^ self.in_string;
+        self.in_string = ((in_string as i64) >> 63) as u64;
+        let outside = !in_string;
+        Structural {
+            open: c.open & outside,
+            close: c.close & outside,
+            comma: c.comma & outside,
+            newline: c.newline,
+        }
+    }
+
+    /// Bytes escaped by a backslash: each backslash that is not itself escaped escapes the next
+    /// byte. Blocks without backslashes (nearly all) take the first branch.
+    #[inline(always)]
+    fn escaped(&mut self, backslash: u64) -> u64 {
+        let mut escaped = u64::from(self.escape_carry);
+        self.escape_carry = false;
+        if backslash == 0 {
+            return escaped;
+        }
+        let mut escapers = backslash & !escaped;
+        while escapers != 0 {
+            let i = escapers.trailing_zeros();
+            if i == 63 {
+                self.escape_carry = true;
+                break;
+            }
+            escaped |= 1 << (i + 1);
+            // The escaped byte escapes nothing, even when it is a backslash.
+            escapers &= !(1u64 << i) & !(1u64 << (i + 1));
+        }
+        escaped
+    }
+}
+
+/// Visit the structural bytes of `buf[from..]` in order, as (offset, byte), until `f` returns
+/// false.
+pub fn for_each(buf: &[u8], from: usize, mut f: impl FnMut(usize, u8) -> bool) {
+    for (at, s) in Blocks::new(buf, from) {
+        let mut bits = s.any();
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if !f(at + i, buf[at + i]) {
+                return;
+            }
+        }
+    }
+}
+
+/// The structural masks of `buf[from..]`, block by block, with each block's offset. The tail
+/// shorter than a block is padded with spaces.
+pub struct Blocks<'a> {
+    buf: &'a [u8],
+    at: usize,
+    scanner: Scanner,
+}
+
+impl<'a> Blocks<'a> {
+    pub fn new(buf: &'a [u8], from: usize) -> Blocks<'a> {
+        Blocks {
+            buf,
+            at: from,
+            scanner: Scanner::default(),
+        }
+    }
+}
+
+impl Iterator for Blocks<'_> {
+    type Item = (usize, Structural);
+
+    fn next(&mut self) -> Option<(usize, Structural)> {
+        let at = self.at;
+        let rest = self.buf.get(at..).filter(|r| !r.is_empty())?;
+        self.at += 64;
+        let s = match rest.first_chunk::<64>() {
+            Some(block) => self.scanner.next(block),
+            None => {
+                let mut padded = [b' '; 64];
+                padded[..rest.len()].copy_from_slice(rest);
+                self.scanner.next(&padded)
+            }
+        };
+        Some((at, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Structural offsets the slow way: byte by byte with explicit string state.
+    fn reference(buf: &[u8]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let (mut in_string, mut escaped) = (false, false);
+        for (i, &b) in buf.iter().enumerate() {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = !in_string;
+            } else if !in_string && matches!(b, b'{' | b'}' | b'[' | b']' | b',') {
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    fn scanned(buf: &[u8]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for_each(buf, 0, |i, _| {
+            out.push(i);
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn matches_the_byte_by_byte_scan() {
+        let long_escapes = format!(r#"{{"a":"{}\"","b":[1,{{"c":"\\"}}]}}"#, "\\\\".repeat(40));
+        for text in [
+            r#"{"Records":[{"a":"x,]}"},{"b":[1,2]} , 3]}"#,
+            r#"[ {"a":"\"]"} ]"#,
+            r#"{"k":"\\","l":[",",{}]}"#,
+            long_escapes.as_str(),
+        ] {
+            assert_eq!(
+                scanned(text.as_bytes()),
+                reference(text.as_bytes()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn state_crosses_block_edges() {
+        // Put a backslash, a quote and a bracket at every position around a block edge.
+        for pad in 0..70 {
+            let text = format!(
+                r#"{}{{"x":"a\\\"b[","y":["\\",{{}}],"z":"{}"}}"#,
+                " ".repeat(pad),
+                "\\\"".repeat(pad % 7)
+            );
+            assert_eq!(
+                scanned(text.as_bytes()),
+                reference(text.as_bytes()),
+                "pad {pad}"
+            );
+        }
+    }
+
+    #[test]
+    fn portable_and_simd_classes_agree() {
+        let mut block = [0u8; 64];
+        for (i, b) in block.iter_mut().enumerate() {
+            *b = b"\"\\{}[],ab :"[i % 11];
+        }
+        assert_eq!(classify(&block), classify_portable(&block));
+    }
+}
