@@ -2,6 +2,7 @@
 //! splits envelopes into records, [`normalize`] turns each record into an [`Event`], and
 //! [`dedupe`] makes one operation one event.
 
+pub mod codec;
 pub mod decode;
 pub mod dedupe;
 pub mod normalize;

@@ -1,13 +1,13 @@
 //! A run's events in time order without holding them all. Readers hand batches of events to the
 //! [`Spool`]; past a budget, the batch in memory is sorted and written to a temporary run file
-//! (JSON lines of [`Event`]), and [`Spool::into_sorted`] merges the runs back in [`sort`]'s
+//! (in [`crate::codec`]'s binary format), and [`Spool::into_sorted`] merges the runs back in [`sort`]'s
 //! order. Input in any order gives the same stream; memory is the budget plus one event per run.
 
 use crate::dedupe::sort;
 use snaptrail_model::Event;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -99,10 +99,11 @@ impl Spool {
         let file =
             std::fs::File::create(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut bytes = Vec::with_capacity(4096);
         for ev in &events {
-            serde_json::to_writer(&mut w, ev)
-                .map_err(|e| format!("spool {}: {e}", path.display()))?;
-            w.write_all(b"\n")
+            bytes.clear();
+            crate::codec::encode(ev, &mut bytes);
+            w.write_all(&bytes)
                 .map_err(|e| format!("spool {}: {e}", path.display()))?;
         }
         w.flush()
@@ -174,16 +175,18 @@ impl Source {
         match self {
             Source::Memory(it) => Ok(it.next()),
             Source::Run { path, lines, buf } => {
-                buf.clear();
-                let n = lines
-                    .read_until(b'\n', buf)
-                    .map_err(|e| format!("spool {}: {e}", path.display()))?;
-                if n == 0 {
-                    return Ok(None);
+                let failed = |e: &dyn std::fmt::Display| format!("spool {}: {e}", path.display());
+                let mut len = [0u8; 4];
+                match lines.read_exact(&mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+                    Err(e) => return Err(failed(&e)),
                 }
-                serde_json::from_slice(buf)
+                buf.resize(u32::from_le_bytes(len) as usize, 0);
+                lines.read_exact(buf).map_err(|e| failed(&e))?;
+                crate::codec::decode(buf)
                     .map(Some)
-                    .map_err(|e| format!("spool {}: {e}", path.display()))
+                    .ok_or_else(|| failed(&"a run file record does not decode"))
             }
         }
     }
