@@ -11,6 +11,9 @@ use base64::Engine;
 use serde_json::Value;
 use snaptrail_model::Event;
 
+/// Bytes read from a stream at a time.
+const CHUNK: usize = 8 << 20;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Skip parsing records that cannot matter (see `prefilter`).
@@ -76,9 +79,22 @@ impl<'a> Decoder<'a> {
     /// Read a stream in large chunks, decoding JSON lines in place (no per-line copies); a
     /// stream that is one document (pretty-printed, or an envelope spanning lines) is read whole.
     /// A read error keeps everything decoded before it.
-    pub fn read_chunked<R: std::io::Read>(&mut self, mut reader: R) {
-        const CHUNK: usize = 8 << 20;
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    pub fn read_chunked<R: std::io::Read>(&mut self, reader: R) {
+        // One buffer per thread for every file it streams: a fresh 8 MB per file costs the
+        // kernel zeroing new pages each time.
+        thread_local! {
+            static CHUNKS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let mut buf = CHUNKS.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        buf.clear();
+        self.read_chunked_into(reader, &mut buf);
+        if buf.capacity() <= 4 * CHUNK {
+            CHUNKS.with(|c| *c.borrow_mut() = buf);
+        }
+    }
+
+    fn read_chunked_into<R: std::io::Read>(&mut self, mut reader: R, buf: &mut Vec<u8>) {
+        buf.reserve(CHUNK);
         let mut eof = false;
         let mut failed: Option<std::io::Error> = None;
         let mut consumed = 0u64;
@@ -104,9 +120,9 @@ impl<'a> Decoder<'a> {
                 }
             }
         };
-        fill(&mut buf, &mut reader, &mut eof, &mut failed);
+        fill(buf, &mut reader, &mut eof, &mut failed);
         // Small or not line-oriented: decode as a whole, as for files read whole.
-        let first_end = memchr::memchr(b'\n', &buf);
+        let first_end = memchr::memchr(b'\n', buf);
         let line_mode = first_end.is_some_and(|e| {
             let first = &buf[..e];
             let start = skip_ws(first, 0);
@@ -115,9 +131,9 @@ impl<'a> Decoder<'a> {
         if (eof || failed.is_some()) || !line_mode {
             while !eof && failed.is_none() {
                 buf.reserve(buf.len());
-                fill(&mut buf, &mut reader, &mut eof, &mut failed);
+                fill(buf, &mut reader, &mut eof, &mut failed);
             }
-            self.read_slice(&buf);
+            self.read_slice(buf);
             if let Some(e) = failed {
                 self.read_failed(buf.len() as u64, &e);
             }
@@ -129,7 +145,7 @@ impl<'a> Decoder<'a> {
             let cut = if eof || failed.is_some() {
                 buf.len()
             } else {
-                memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+                memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
             };
             if cut > 0 {
                 self.out.summary.bytes += cut as u64;
@@ -143,7 +159,7 @@ impl<'a> Decoder<'a> {
             if eof || failed.is_some() {
                 break;
             }
-            fill(&mut buf, &mut reader, &mut eof, &mut failed);
+            fill(buf, &mut reader, &mut eof, &mut failed);
         }
         if let Some(e) = failed {
             self.read_failed(consumed, &e);

@@ -31,6 +31,8 @@ pub struct Writer {
     /// Bytes of JSON before compression: what a hunt has to parse.
     pub json_bytes: AtomicU64,
     pub records: AtomicU64,
+    /// Every file written in this run: writing one twice would silently lose records.
+    written: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl Writer {
@@ -42,6 +44,7 @@ impl Writer {
             bytes: AtomicU64::new(0),
             json_bytes: AtomicU64::new(0),
             records: AtomicU64::new(0),
+            written: Default::default(),
         }
     }
 
@@ -125,6 +128,17 @@ impl Writer {
             } else {
                 body
             };
+            let fresh = self
+                .written
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(path.clone());
+            if !fresh {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} would be written twice in one run", path.display()),
+                ));
+            }
             std::fs::write(&path, &written)?;
             self.files.fetch_add(1, Ordering::Relaxed);
             self.bytes

@@ -91,6 +91,9 @@ fn day(opts: &Options, i: u32) -> Day {
     }
 }
 
+/// File tags of background batches: `BACKGROUND_TAG + day`.
+const BACKGROUND_TAG: u64 = 0x1000;
+
 /// Write the simulated estate under `out` and its ground truth to `out/ground-truth.json`.
 pub fn simulate(out: &Path, opts: &Options) -> Result<Manifest, String> {
     for s in &opts.scenarios {
@@ -155,13 +158,16 @@ pub fn simulate(out: &Path, opts: &Options) -> Result<Manifest, String> {
             (1, _) => background::azure_day(&estate, &today, per_day(d, other_share), &mut rng),
             _ => background::gcp_day(&estate, &today, per_day(d, other_share), &mut rng),
         };
+        // One tag per background day: records near midnight fall into the next day's hour
+        // buckets, and two writers of one bucket must not pick the same file name.
         writer
-            .write(records, 0)
+            .write(records, BACKGROUND_TAG + d as u64)
             .map_err(|e| format!("writing under {}: {e}", out.display()))
     })?;
     let background_records = writer.records.load(Ordering::Relaxed);
 
     let mut truth = Vec::new();
+    // Scenario batches are tagged 1 + their index, below BACKGROUND_TAG.
     for (i, name) in opts.scenarios.iter().enumerate() {
         let index = SCENARIOS.iter().position(|s| s == name).unwrap_or(i) as u64;
         // Scenarios fall on weekdays, spread over the range.
