@@ -3,7 +3,7 @@
 //! `{"Records":[…]}`, Azure `{"records":[…]}`, EventBridge (`detail`), LookupEvents
 //! (`CloudTrailEvent` string), Pub/Sub (`message.data` base64), and single records.
 
-use crate::normalize::{Normalized, aws, azure, gcp};
+use crate::normalize::{Normalized, aws, aws_record, azure, gcp};
 use crate::prefilter;
 use crate::report::{Diagnostic, Summary};
 use crate::split::{envelope_array, skip_ws, split_array};
@@ -301,9 +301,18 @@ impl<'a> Decoder<'a> {
 
     /// One raw record: prefilter, parse, dispatch.
     fn record(&mut self, raw: &[u8], origin: impl Fn() -> String) {
-        if self.opts.prefilter && !prefilter::may_be_relevant(raw) {
-            self.out.summary.prefiltered += 1;
-            return;
+        if self.opts.prefilter {
+            if !prefilter::may_be_relevant(raw) {
+                self.out.summary.prefiltered += 1;
+                return;
+            }
+            // A plain CloudTrail record skips the JSON tree (the prefilter's equivalence tests
+            // cover this path too: it runs only with the prefilter on).
+            let at = origin();
+            if let Some(result) = aws_record::normalize(raw, &format!("{}:{at}", self.name)) {
+                self.emit(result, &at);
+                return;
+            }
         }
         match serde_json::from_slice::<Value>(raw) {
             Ok(v) => self.value(&v, &origin(), 0),
@@ -412,6 +421,11 @@ impl<'a> Decoder<'a> {
         } else {
             Ok(Normalized::Skip(unknown_kind(obj)))
         };
+        self.emit(result, origin);
+    }
+
+    /// Keep a normalized event (or count the skip, or report the error at `origin`).
+    fn emit(&mut self, result: Result<Normalized, String>, origin: &str) {
         match result {
             Ok(Normalized::Event(ev)) => {
                 if self.opts.only_relevant && !ev.is_relevant() {

@@ -15,32 +15,83 @@ pub fn looks_like(v: &Value) -> bool {
         && (field(o, "eventSource").is_some() || field(o, "eventTime").is_some())
 }
 
+/// The top-level fields of a CloudTrail record the normalizer reads, borrowed from a parsed
+/// `Value` ([`normalize`]) or straight from the record's bytes ([`super::aws_record`]).
+pub struct Fields<'a> {
+    pub name: &'a str,
+    pub source: Option<&'a str>,
+    pub time: Option<&'a str>,
+    /// Panther's `p_event_time`, used where a copy trimmed `eventTime`.
+    pub panther_time: Option<&'a str>,
+    pub event_id: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub identity: &'a Value,
+    pub recipient: Option<&'a str>,
+    pub error_code: Option<&'a str>,
+    pub request: &'a Value,
+    pub response: &'a Value,
+    pub user_agent: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub source_ip: Option<&'a str>,
+    pub details: Option<&'a Value>,
+}
+
 pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let name = required_str(v, "eventName")?;
-    let source = optional_str(v, "eventSource")?.unwrap_or("");
-    // Panther's data lake keeps `p_event_time` even where a copy trimmed `eventTime`.
-    let time = match (optional_str(v, "eventTime")?, str_at(v, &["p_event_time"])) {
-        (Some(t), _) | (None, Some(t)) => parse_time(t)?,
-        (None, None) => return Err("field `eventTime` is missing".into()),
-    };
-    let event_id = optional_str(v, "eventID")?
-        .or(optional_str(v, "requestID")?)
-        .unwrap_or("")
-        .to_string();
+    let source = optional_str(v, "eventSource")?;
+    let time = optional_str(v, "eventTime")?;
+    let event_id = optional_str(v, "eventID")?;
+    let request_id = optional_str(v, "requestID")?;
     let identity = path(v, &["userIdentity"]).unwrap_or(&Value::Null);
+    check_identity(identity)?;
+    let fields = Fields {
+        name,
+        source,
+        time,
+        panther_time: str_at(v, &["p_event_time"]),
+        event_id,
+        request_id,
+        identity,
+        recipient: str_at(v, &["recipientAccountId"]),
+        error_code: optional_str(v, "errorCode")?,
+        request: path(v, &["requestParameters"]).unwrap_or(&Value::Null),
+        response: path(v, &["responseElements"]).unwrap_or(&Value::Null),
+        user_agent: optional_str(v, "userAgent")?,
+        region: optional_str(v, "awsRegion")?,
+        source_ip: optional_str(v, "sourceIPAddress")?,
+        details: path(v, &["serviceEventDetails"]),
+    };
+    normalize_fields(&fields, origin)
+}
+
+fn check_identity(identity: &Value) -> Result<(), String> {
     if !identity.is_null() && !identity.is_object() {
         return Err("field `userIdentity` is not an object".into());
     }
-    let account = str_at(v, &["recipientAccountId"])
+    Ok(())
+}
+
+pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> {
+    let name = f.name;
+    let source = f.source.unwrap_or("");
+    let time = match (f.time, f.panther_time) {
+        (Some(t), _) | (None, Some(t)) => parse_time(t)?,
+        (None, None) => return Err("field `eventTime` is missing".into()),
+    };
+    let event_id = f.event_id.or(f.request_id).unwrap_or("").to_string();
+    let identity = f.identity;
+    check_identity(identity)?;
+    let account = f
+        .recipient
         .or(str_at(identity, &["accountId"]))
         .unwrap_or("")
         .to_string();
     let (principal, principal_kind, principal_account) = principal(identity, &account);
-    let error_code = optional_str(v, "errorCode")?;
-    let request = path(v, &["requestParameters"]).unwrap_or(&Value::Null);
-    let response = path(v, &["responseElements"]).unwrap_or(&Value::Null);
-    let user_agent = optional_str(v, "userAgent")?.map(str::to_string);
-    let region = optional_str(v, "awsRegion")?.map(str::to_string);
+    let error_code = f.error_code;
+    let request = f.request;
+    let response = f.response;
+    let user_agent = f.user_agent.map(str::to_string);
+    let region = f.region.map(str::to_string);
 
     let mut ev = Event {
         time,
@@ -51,7 +102,7 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         principal_kind,
         principal_account,
         invoked_by: str_at(identity, &["invokedBy"]).map(str::to_string),
-        source_ip: optional_str(v, "sourceIPAddress")?.map(str::to_string),
+        source_ip: f.source_ip.map(str::to_string),
         user_agent,
         service: source.trim_end_matches(".amazonaws.com").to_string(),
         operation: name.to_string(),
@@ -73,7 +124,7 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     ev.component = classify(name, request, &mut ev.facts);
     collect_resources(request, &mut ev.resources, 0);
     collect_resources(response, &mut ev.resources, 0);
-    if let Some(details) = path(v, &["serviceEventDetails"]) {
+    if let Some(details) = f.details {
         collect_resources(details, &mut ev.resources, 0);
     }
     share_targets(name, request, &mut ev.share_targets);

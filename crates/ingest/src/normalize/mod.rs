@@ -1,6 +1,7 @@
 //! Per-cloud normalizers: one raw record (a parsed JSON value) to one [`Event`], or a counted skip.
 
 pub mod aws;
+pub mod aws_record;
 pub mod azure;
 pub mod gcp;
 pub mod json;
