@@ -129,7 +129,7 @@ impl Default for Config {
             burst_window_secs: 10 * 60,
             chain_horizon_secs: 7 * 86400,
             compromised_principals: Vec::new(),
-            max_keys: 50_000,
+            max_keys: 30_000,
             max_principals: 100_000,
             sort_buffer_events: 40_000,
         }
@@ -409,8 +409,9 @@ compromised_principals = []
 [limits]
 # Detection is streaming and its memory is capped. Open windows, episodes and chains per
 # detector: past this, the least recently active are closed early (reported, not dropped) and
-# counted in the run summary.
-max_keys = 50000
+# counted in the run summary. Each costs about 3.5 KB; raise it if the summary reports early
+# closes and memory allows.
+max_keys = 30000
 # Principals whose history triage keeps ("done this before?", "new source IP?"); past this, the
 # least recently active are forgotten and counted.
 max_principals = 100000

@@ -13,6 +13,11 @@ use std::sync::Mutex;
 
 /// Events held in memory before a run is written (about 1.5 KB each).
 pub const DEFAULT_BUDGET: usize = 40_000; // = limits.sort_buffer_events
+/// Runs merged at once. More runs are first merged in groups of this many into longer runs, so
+/// open files and read buffers stay bounded however large the input.
+const FAN_IN: usize = 32;
+/// Read buffer per run being merged.
+const READ_BUFFER: usize = 64 << 10;
 
 pub struct Spool {
     budget: usize,
@@ -136,29 +141,58 @@ impl Spool {
         if let Some(e) = inner.error {
             return Err(e);
         }
+        let mut runs = inner.runs;
+        let mut pass = 0;
+        while runs.len() >= FAN_IN {
+            let mut longer = Vec::new();
+            for (k, group) in runs.chunks(FAN_IN).enumerate() {
+                let path = self.dir.join(format!("merged-{pass}-{k}.bin"));
+                merge_into(group, &path)?;
+                longer.push(path);
+            }
+            runs = longer;
+            pass += 1;
+        }
         let mut memory = inner.memory;
         sort(&mut memory);
         let mut sources: Vec<Source> = vec![Source::Memory(memory.into_iter())];
-        for path in &inner.runs {
-            let file =
-                std::fs::File::open(path).map_err(|e| format!("spool {}: {e}", path.display()))?;
-            sources.push(Source::Run {
-                path: path.clone(),
-                lines: BufReader::with_capacity(1 << 20, file),
-                buf: Vec::new(),
-            });
+        for path in &runs {
+            sources.push(open_run(path)?);
         }
-        let mut sorted = Sorted {
-            heap: BinaryHeap::new(),
-            sources,
-            dir: self.dir,
-            error: None,
-        };
-        for i in 0..sorted.sources.len() {
-            sorted.refill(i);
-        }
-        Ok(sorted)
+        Ok(Sorted::merge(sources, Some(self.dir)))
     }
+}
+
+fn open_run(path: &PathBuf) -> Result<Source, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("spool {}: {e}", path.display()))?;
+    Ok(Source::Run {
+        path: path.clone(),
+        lines: BufReader::with_capacity(READ_BUFFER, file),
+        buf: Vec::new(),
+    })
+}
+
+/// Merge sorted run files into one at `out`, removing them.
+fn merge_into(runs: &[PathBuf], out: &PathBuf) -> Result<(), String> {
+    let sources = runs.iter().map(open_run).collect::<Result<Vec<_>, _>>()?;
+    let mut merged = Sorted::merge(sources, None);
+    let failed = |e: std::io::Error| format!("spool {}: {e}", out.display());
+    let file = std::fs::File::create(out).map_err(failed)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = Vec::with_capacity(4096);
+    for ev in merged.by_ref() {
+        bytes.clear();
+        crate::codec::encode(&ev, &mut bytes);
+        w.write_all(&bytes).map_err(failed)?;
+    }
+    w.flush().map_err(failed)?;
+    if let Some(e) = merged.error.take() {
+        return Err(e);
+    }
+    for run in runs {
+        let _ = std::fs::remove_file(run);
+    }
+    Ok(())
 }
 
 enum Source {
@@ -216,16 +250,29 @@ impl Ord for Head {
     }
 }
 
-/// The merged stream. The run files are removed when it is dropped.
+/// The merged stream. The spool's directory (run files) is removed when it is dropped.
 pub struct Sorted {
     heap: BinaryHeap<Head>,
     sources: Vec<Source>,
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     /// The first error reading a run back; the stream ends early when set.
     pub error: Option<String>,
 }
 
 impl Sorted {
+    fn merge(sources: Vec<Source>, dir: Option<PathBuf>) -> Sorted {
+        let mut sorted = Sorted {
+            heap: BinaryHeap::new(),
+            sources,
+            dir,
+            error: None,
+        };
+        for i in 0..sorted.sources.len() {
+            sorted.refill(i);
+        }
+        sorted
+    }
+
     fn refill(&mut self, i: usize) {
         match self.sources[i].next() {
             Ok(Some(ev)) => self.heap.push(Head(ev, i)),
@@ -250,6 +297,42 @@ impl Iterator for Sorted {
 impl Drop for Sorted {
     fn drop(&mut self) {
         // Absent when nothing spilled; nothing to report either way.
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(second: i64, id: &str) -> Event {
+        serde_json::from_value(serde_json::json!({
+            "time": jiff::Timestamp::from_second(second).unwrap(), "cloud": "aws", "account": "1",
+            "principal": "p", "principal_kind": "user", "service": "ec2", "operation": "CreateSnapshot",
+            "component": "create", "outcome": {"success": true}, "event_id": id, "origin": format!("f:{id}")
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn many_runs_merge_in_passes_into_one_ordered_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path().join("spool"), 2);
+        // 200 events in a scrambled order, two per batch: 100 run files, merged in passes of
+        // FAN_IN.
+        let mut times: Vec<i64> = (0..200).map(|i| (i * 7919) % 200).collect();
+        times.rotate_left(13);
+        for pair in times.chunks(2) {
+            spool.add(pair.iter().map(|t| event(*t, &format!("e{t}"))).collect());
+        }
+        assert_eq!(spool.spilled(), 200);
+        let mut sorted = spool.into_sorted().unwrap();
+        let got: Vec<i64> = sorted.by_ref().map(|e| e.time.as_second()).collect();
+        assert!(sorted.error.is_none());
+        assert_eq!(got, (0..200).collect::<Vec<_>>());
+        drop(sorted);
+        assert!(!dir.path().join("spool").exists(), "run files are removed");
     }
 }
