@@ -46,9 +46,11 @@ impl Spool {
     }
 
     /// A spool under the system temporary directory, in a directory of its own.
+    /// Spools of runs killed before they could clean up (kill -9) are removed first.
     pub fn in_temp_dir(budget: usize) -> Spool {
+        sweep_stale(&std::env::temp_dir());
         let unique = format!(
-            "snaptrail-spool-{}-{}",
+            "{SPOOL_PREFIX}{}-{}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -195,6 +197,38 @@ fn merge_into(runs: &[PathBuf], out: &PathBuf) -> Result<(), String> {
     Ok(())
 }
 
+const SPOOL_PREFIX: &str = "snaptrail-spool-";
+
+/// Remove spool directories under `base` left by processes that no longer run: a hunt killed
+/// with kill -9 cannot remove its own. Where there is no `/proc` to ask, nothing is removed.
+/// Returns how many were removed.
+pub fn sweep_stale(base: &std::path::Path) -> usize {
+    if !std::path::Path::new("/proc/self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SPOOL_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive =
+            pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !alive && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 enum Source {
     Memory(std::vec::IntoIter<Event>),
     Run {
@@ -314,6 +348,23 @@ mod tests {
             "component": "create", "outcome": {"success": true}, "event_id": id, "origin": format!("f:{id}")
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn spools_of_dead_processes_are_swept_and_live_ones_kept() {
+        let base = tempfile::tempdir().unwrap();
+        // PIDs never go this high (pid_max is at most 2^22): a process that is gone.
+        let dead = base.path().join(format!("{SPOOL_PREFIX}4294967295-1"));
+        let mine = base
+            .path()
+            .join(format!("{SPOOL_PREFIX}{}-1", std::process::id()));
+        let other = base.path().join("not-a-spool-1-2");
+        for d in [&dead, &mine, &other] {
+            std::fs::create_dir_all(d.join("x")).unwrap();
+        }
+        assert_eq!(sweep_stale(base.path()), 1);
+        assert!(!dead.exists());
+        assert!(mine.exists() && other.exists());
     }
 
     #[test]
