@@ -90,7 +90,9 @@ impl History {
         }
     }
 
-    pub fn record(&mut self, ev: &EventRef) {
+    /// Record `ev`. When the principal cap is reached, `waiting` names the principals with
+    /// alerts still waiting to be answered: their history is kept.
+    pub fn record(&mut self, ev: &EventRef, waiting: impl FnOnce() -> HashSet<String>) {
         if ev.has_fact("privilege-change") {
             let list = self.privileges.entry(ev.account.clone()).or_default();
             list.push_back(ev.clone());
@@ -102,7 +104,7 @@ impl History {
         }
         if !self.principals.contains_key(ev.principal.as_str()) {
             if self.principals.len() >= self.max_principals {
-                self.forget_least_recent();
+                self.forget_least_recent(&waiting());
             }
             self.principals
                 .insert(ev.principal.clone(), PrincipalLog::default());
@@ -134,14 +136,15 @@ impl History {
         }
     }
 
-    /// Forget the tenth of principals that were active longest ago.
-    fn forget_least_recent(&mut self) {
+    /// Forget the tenth of principals that were active longest ago, except those in `waiting`.
+    fn forget_least_recent(&mut self, waiting: &HashSet<String>) {
         let mut lasts: Vec<Timestamp> = self.principals.values().map(|l| l.last).collect();
         let k = (lasts.len() / 10).max(1);
         let (_, cut, _) = lasts.select_nth_unstable(k - 1);
         let cut = *cut;
         let before = self.principals.len();
-        self.principals.retain(|_, l| l.last > cut);
+        self.principals
+            .retain(|p, l| l.last > cut || waiting.contains(p.as_str()));
         self.forgotten += (before - self.principals.len()) as u64;
     }
 

@@ -101,7 +101,10 @@ impl<'a> Hunter<'a> {
             self.now = ev.time;
             self.advance(ev.time);
         }
-        self.triager.history.record(&ev);
+        let pending = &self.pending;
+        self.triager.history.record(&ev, || {
+            pending.iter().map(|(a, _)| a.principal.clone()).collect()
+        });
         for rule in &self.rules {
             self.findings.extend(rule.check(&ev, self.cfg));
         }
