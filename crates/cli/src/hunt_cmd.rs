@@ -182,31 +182,8 @@ fn detect(
     to: Option<jiff::Timestamp>,
 ) -> Result<(Vec<Alert>, Detected, usize), String> {
     let mut hunter = Hunter::new(cfg, store.map(|s| s as &dyn snaptrail_model::Baseline));
-    if let Some(store) = store {
-        store.begin_run()?;
-    }
-    let mut collapser = Collapser::default();
-    let mut failed: Option<String> = None;
-    let mut each = |ev: Event| {
-        if !snaptrail_detect::triage::within(ev.time, from, to) {
-            return;
-        }
-        if let (Some(store), None) = (store, &failed)
-            && let Err(e) = store.record(&ev, false)
-        {
-            failed = Some(e);
-        }
-        hunter.push(Arc::new(ev));
-    };
-    let mut sorted = sorted;
-    for ev in sorted.by_ref() {
-        collapser.push(ev, &mut each);
-    }
-    let (merged, forced) = (collapser.merged, collapser.forced);
-    collapser.finish(&mut each);
-    if let Some(e) = failed.or(sorted.error.take()) {
-        return Err(e);
-    }
+    let within = |ev: &Event| snaptrail_detect::triage::within(ev.time, from, to);
+    let (merged, forced) = stream(sorted, store, false, within, |ev| hunter.push(Arc::new(ev)))?;
     let (alerts, stream) = hunter.finish();
     let counts = Detected {
         stream,
@@ -225,6 +202,43 @@ fn detect(
     Ok((fresh, counts, already))
 }
 
+/// Collapse the time-ordered stream and pass each event that `keep` accepts to `each`,
+/// recording it first in the store's run (begun here; `learn_only` keeps no copy for chains).
+/// Returns (rows merged, events passed on before their operation's rows all came).
+fn stream(
+    mut sorted: Sorted,
+    store: Option<&Store>,
+    learn_only: bool,
+    keep: impl Fn(&Event) -> bool,
+    mut each: impl FnMut(Event),
+) -> Result<(u64, u64), String> {
+    if let Some(store) = store {
+        store.begin_run()?;
+    }
+    let mut failed: Option<String> = None;
+    let mut pass = |ev: Event| {
+        if !keep(&ev) {
+            return;
+        }
+        if let (Some(store), None) = (store, &failed)
+            && let Err(e) = store.record(&ev, learn_only)
+        {
+            failed = Some(e);
+        }
+        each(ev);
+    };
+    let mut collapser = Collapser::default();
+    for ev in sorted.by_ref() {
+        collapser.push(ev, &mut pass);
+    }
+    let (merged, forced) = (collapser.merged, collapser.forced);
+    collapser.finish(&mut pass);
+    match failed.or(sorted.error.take()) {
+        Some(e) => Err(e),
+        None => Ok((merged, forced)),
+    }
+}
+
 pub fn baseline(args: BaselineArgs) -> Result<ExitCode, String> {
     let cfg = load_config(args.config.as_deref())?;
     let dir = args
@@ -240,26 +254,14 @@ pub fn baseline(args: BaselineArgs) -> Result<ExitCode, String> {
     // Learning from weeks of history streams like a hunt: sorted, collapsed, recorded.
     let spooled = report::spool(&args.input, opts, cfg.sort_buffer_events)?;
     let mut summary = spooled.summary;
-    let mut sorted = spooled.spool.into_sorted()?;
-    store.begin_run()?;
-    let mut collapser = Collapser::default();
-    let mut failed: Option<String> = None;
-    let mut record = |ev: Event| {
-        summary.events += 1;
-        if failed.is_none()
-            && let Err(e) = store.record(&ev, true)
-        {
-            failed = Some(e);
-        }
-    };
-    for ev in sorted.by_ref() {
-        collapser.push(ev, &mut record);
-    }
-    let merged = collapser.merged;
-    collapser.finish(&mut record);
-    if let Some(e) = failed.or(sorted.error.take()) {
-        return Err(e);
-    }
+    let sorted = spooled.spool.into_sorted()?;
+    let (merged, _) = stream(
+        sorted,
+        Some(&store),
+        true,
+        |_| true,
+        |_| summary.events += 1,
+    )?;
     summary.merged += merged;
     let stats = store.end_run(&[])?;
     report::print_summary(&summary, report::started(), None);

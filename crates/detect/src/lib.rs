@@ -49,8 +49,6 @@ pub struct StreamStats {
     pub evicted_keys: u64,
     /// Principals whose triage history was dropped at `limits.max_principals`.
     pub forgotten_principals: u64,
-    /// The most alerts waiting for their triage look-ahead at once.
-    pub peak_pending: usize,
 }
 
 /// Streaming detection over events in time order.
@@ -158,7 +156,6 @@ impl<'a> Hunter<'a> {
             self.next_due = self.next_due.min(ready_at(&alert));
             self.pending.push((alert, lead));
         }
-        self.stats.peak_pending = self.stats.peak_pending.max(self.pending.len());
     }
 
     fn enforce_caps(&mut self) {

@@ -8,11 +8,9 @@ use snaptrail_model::Event;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Events held in memory before a run is written (about 1.5 KB each).
-pub const DEFAULT_BUDGET: usize = 40_000; // = limits.sort_buffer_events
 /// Runs merged at once. More runs are first merged in groups of this many into longer runs, so
 /// open files and read buffers stay bounded however large the input.
 const FAN_IN: usize = 32;
@@ -31,7 +29,6 @@ struct Inner {
     runs: Vec<PathBuf>,
     spilled: u64,
     error: Option<String>,
-    added: u64,
     range: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
 
@@ -65,7 +62,6 @@ impl Spool {
     pub fn add(&self, mut events: Vec<Event>) {
         let full = {
             let mut inner = self.lock();
-            inner.added += events.len() as u64;
             for ev in &events {
                 inner.range = Some(match inner.range {
                     None => (ev.time, ev.time),
@@ -102,34 +98,15 @@ impl Spool {
         let n = self.lock().runs.len();
         let path = self
             .dir
-            .join(format!("run-{n}-{:?}.jsonl", std::thread::current().id()));
-        let file =
-            std::fs::File::create(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        let mut bytes = Vec::with_capacity(4096);
-        for ev in &events {
-            bytes.clear();
-            crate::codec::encode(ev, &mut bytes);
-            w.write_all(&bytes)
-                .map_err(|e| format!("spool {}: {e}", path.display()))?;
-        }
-        w.flush()
-            .map_err(|e| format!("spool {}: {e}", path.display()))?;
-        Ok((path, events.len() as u64))
+            .join(format!("run-{n}-{:?}.bin", std::thread::current().id()));
+        let n = events.len() as u64;
+        write_events(&path, events.into_iter())?;
+        Ok((path, n))
     }
 
     /// Events written to run files so far.
     pub fn spilled(&self) -> u64 {
         self.lock().spilled
-    }
-
-    /// Events added so far.
-    pub fn len(&self) -> u64 {
-        self.lock().added
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The earliest and latest event time added.
@@ -175,19 +152,10 @@ fn open_run(path: &PathBuf) -> Result<Source, String> {
 }
 
 /// Merge sorted run files into one at `out`, removing them.
-fn merge_into(runs: &[PathBuf], out: &PathBuf) -> Result<(), String> {
+fn merge_into(runs: &[PathBuf], out: &Path) -> Result<(), String> {
     let sources = runs.iter().map(open_run).collect::<Result<Vec<_>, _>>()?;
     let mut merged = Sorted::merge(sources, None);
-    let failed = |e: std::io::Error| format!("spool {}: {e}", out.display());
-    let file = std::fs::File::create(out).map_err(failed)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let mut bytes = Vec::with_capacity(4096);
-    for ev in merged.by_ref() {
-        bytes.clear();
-        crate::codec::encode(&ev, &mut bytes);
-        w.write_all(&bytes).map_err(failed)?;
-    }
-    w.flush().map_err(failed)?;
+    write_events(out, merged.by_ref())?;
     if let Some(e) = merged.error.take() {
         return Err(e);
     }
@@ -195,6 +163,20 @@ fn merge_into(runs: &[PathBuf], out: &PathBuf) -> Result<(), String> {
         let _ = std::fs::remove_file(run);
     }
     Ok(())
+}
+
+/// Write `events` (already in order) to a run file at `path`.
+fn write_events(path: &Path, events: impl Iterator<Item = Event>) -> Result<(), String> {
+    let failed = |e: std::io::Error| format!("spool {}: {e}", path.display());
+    let file = std::fs::File::create(path).map_err(failed)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = Vec::with_capacity(4096);
+    for ev in events {
+        bytes.clear();
+        crate::codec::encode(&ev, &mut bytes);
+        w.write_all(&bytes).map_err(failed)?;
+    }
+    w.flush().map_err(failed)
 }
 
 const SPOOL_PREFIX: &str = "snaptrail-spool-";

@@ -104,12 +104,6 @@ pub struct Structural {
     pub newline: u64,
 }
 
-impl Structural {
-    pub fn any(&self) -> u64 {
-        self.open | self.close | self.comma
-    }
-}
-
 /// Carries string and escape state across blocks.
 pub struct Scanner {
     /// The next block's first byte is escaped by a backslash ending this block.
@@ -193,21 +187,6 @@ impl Scanner {
     }
 }
 
-/// Visit the structural bytes of `buf[from..]` in order, as (offset, byte), until `f` returns
-/// false.
-pub fn for_each(buf: &[u8], from: usize, mut f: impl FnMut(usize, u8) -> bool) {
-    for (at, s) in Blocks::new(buf, from) {
-        let mut bits = s.any();
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if !f(at + i, buf[at + i]) {
-                return;
-            }
-        }
-    }
-}
-
 /// The structural masks of `buf[from..]`, block by block, with each block's offset. The tail
 /// shorter than a block is padded with spaces.
 pub struct Blocks<'a> {
@@ -267,12 +246,16 @@ mod tests {
         out
     }
 
+    /// Structural offsets from the block scanner.
     fn scanned(buf: &[u8]) -> Vec<usize> {
         let mut out = Vec::new();
-        for_each(buf, 0, |i, _| {
-            out.push(i);
-            true
-        });
+        for (at, s) in Blocks::new(buf, 0) {
+            let mut bits = s.open | s.close | s.comma;
+            while bits != 0 {
+                out.push(at + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
         out
     }
 
