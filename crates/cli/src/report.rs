@@ -78,17 +78,20 @@ pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
                 continue;
             }
         };
+        let at_line = |i: usize, message: String| Diagnostic {
+            file: name.clone(),
+            location: format!("line {}", i + 1),
+            message,
+            skipped: false,
+        };
         for (i, line) in stream.split(b'\n').enumerate() {
             let line = match line {
                 Ok(l) => l,
                 Err(e) => {
                     batch.summary.read_errors += 1;
-                    batch.diagnostics.push(Diagnostic {
-                        file: name.clone(),
-                        location: format!("line {}", i + 1),
-                        message: format!("read error: {e}"),
-                        skipped: false,
-                    });
+                    batch
+                        .diagnostics
+                        .push(at_line(i, format!("read error: {e}")));
                     break;
                 }
             };
@@ -101,12 +104,9 @@ pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
                 Ok(ev) => batch.events.push(ev),
                 Err(e) => {
                     batch.summary.bad_records += 1;
-                    batch.diagnostics.push(Diagnostic {
-                        file: name.clone(),
-                        location: format!("line {}", i + 1),
-                        message: format!("not a normalized event: {e}"),
-                        skipped: false,
-                    });
+                    batch
+                        .diagnostics
+                        .push(at_line(i, format!("not a normalized event: {e}")));
                 }
             }
         }
