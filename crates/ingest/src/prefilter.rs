@@ -81,10 +81,25 @@ fn finder(key: &'static str) -> &'static Finder<'static> {
     }
 }
 
-/// The string value of the first `"key"` in `record`, when it is written plainly
-/// (`"key": "value"` with no escapes in the value).
-fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
-    let at = finder(key).find(record)? + key.len() + 2;
+/// Where the first `"key"` at or after some offset is, and how its value is written.
+enum Key<'a> {
+    Absent,
+    /// Present, but not a plain string: escapes, another type, odd syntax.
+    NotPlain,
+    /// `"key": "value"` with no escapes in the value, and the offset just past the value.
+    Plain(&'a [u8], usize),
+}
+
+fn find_key<'a>(record: &'a [u8], key: &'static str, from: usize) -> Key<'a> {
+    let Some(found) = finder(key).find(&record[from..]) else {
+        return Key::Absent;
+    };
+    let at = from + found + key.len() + 2;
+    plain_string_after(record, at).map_or(Key::NotPlain, |(v, end)| Key::Plain(v, end))
+}
+
+/// `: "value"` starting at `at`, with the offset past the closing quote.
+fn plain_string_after(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let rest = &record[at..];
     let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
     if rest[colon] != b':' {
@@ -97,7 +112,16 @@ fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
     }
     let value = &after[quote + 1..];
     let end = memchr::memchr2(b'"', b'\\', value)?;
-    (value[end] == b'"').then_some(&value[..end])
+    let past = record.len() - value.len() + end + 1;
+    (value[end] == b'"').then_some((&value[..end], past))
+}
+
+#[cfg(test)]
+fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
+    match find_key(record, key, 0) {
+        Key::Plain(v, _) => Some(v),
+        _ => None,
+    }
 }
 
 /// A small multiply-rotate hash for the verdict caches: they are looked up once or twice per
@@ -182,7 +206,8 @@ fn name_matters(name: &[u8]) -> bool {
     answer
 }
 
-fn from_attack_tool(record: &[u8]) -> bool {
+/// Is this plainly written user agent an offensive tool's?
+fn agent_is_tool(ua: &[u8]) -> bool {
     static TOOLS: OnceLock<AhoCorasick> = OnceLock::new();
     let tools = TOOLS.get_or_init(|| {
         AhoCorasickBuilder::new()
@@ -190,9 +215,6 @@ fn from_attack_tool(record: &[u8]) -> bool {
             .build(ATTACK_TOOLS)
             .unwrap_or_else(|e| panic!("tool names are static and valid: {e}"))
     });
-    let Some(ua) = plain_value(record, "userAgent") else {
-        return false;
-    };
     AGENTS.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(known) = cache.get(ua) {
@@ -206,16 +228,23 @@ fn from_attack_tool(record: &[u8]) -> bool {
 
 /// True when the record may matter and must be parsed.
 pub fn may_be_relevant(record: &[u8]) -> bool {
-    match plain_value(record, "eventName") {
-        // A plain CloudTrail record: its name decides, unless an attack tool sent it. The
-        // user agent is checked only when a `"userAgent"` key is written plainly; otherwise
-        // the needles decide.
-        Some(name) => {
-            name_matters(name)
-                || from_attack_tool(record)
-                || (finder("userAgent").find(record).is_none() && automaton().is_match(record))
-        }
-        None => automaton().is_match(record),
+    // A plain CloudTrail record: its name decides, unless an attack tool sent it. CloudTrail
+    // writes `userAgent` after `eventName`, so the search for it starts there (and goes back to
+    // the start only when there is none after). An agent that is absent, or not written
+    // plainly, leaves the verdict to the needles, which include the tool names.
+    let Key::Plain(name, after) = find_key(record, "eventName", 0) else {
+        return automaton().is_match(record);
+    };
+    if name_matters(name) {
+        return true;
+    }
+    let agent = match find_key(record, "userAgent", after) {
+        Key::Absent => find_key(record, "userAgent", 0),
+        found => found,
+    };
+    match agent {
+        Key::Plain(ua, _) => agent_is_tool(ua),
+        Key::Absent | Key::NotPlain => automaton().is_match(record),
     }
 }
 
@@ -272,6 +301,26 @@ mod tests {
         ));
         assert!(!may_be_relevant(
             br#"{"eventName":"GetObject","userAgent":"aws-cli/2"}"#
+        ));
+    }
+
+    #[test]
+    fn the_user_agent_is_found_wherever_it_is_and_however_it_is_written() {
+        // Before the name (not CloudTrail's order): found by going back to the start.
+        assert!(may_be_relevant(
+            br#"{"userAgent":"pacu","eventName":"GetObject"}"#
+        ));
+        // Escapes in the agent: not plain, so the needles (tool names included) decide.
+        assert!(may_be_relevant(
+            br#"{"eventName":"GetObject","userAgent":"Boto3 \"Pacu\" 1.0"}"#
+        ));
+        assert!(!may_be_relevant(
+            br#"{"eventName":"GetObject","userAgent":"aws-cli/2 \"x\""}"#
+        ));
+        // No agent at all: the needles decide.
+        assert!(!may_be_relevant(br#"{"eventName":"GetObject"}"#));
+        assert!(may_be_relevant(
+            br#"{"eventName":"GetObject","requestParameters":{"note":"prowler"}}"#
         ));
     }
 }

@@ -53,6 +53,24 @@ pub fn envelope_array(buf: &[u8], start: usize) -> Option<usize> {
 /// (see [`crate::structural`]), and commas only where the depth is zero: an element is the
 /// text between two top-level separators.
 pub fn split_array(buf: &[u8], open: usize) -> Split {
+    #[cfg(target_arch = "x86_64")]
+    if crate::structural::simd_available() {
+        // SAFETY: the CPU has every feature `split_array_simd` is compiled for.
+        return unsafe { split_array_simd(buf, open) };
+    }
+    split_array_with(buf, open)
+}
+
+/// The splitter compiled with the vector features, so the block scanner inlines into it and
+/// bit counts are single instructions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1")]
+unsafe fn split_array_simd(buf: &[u8], open: usize) -> Split {
+    split_array_with(buf, open)
+}
+
+#[inline(always)]
+fn split_array_with(buf: &[u8], open: usize) -> Split {
     let mut elements = Vec::new();
     let mut newlines = Vec::new();
     let mut push = |elements: &mut Vec<Range<usize>>, from: usize, from_nl: usize, to: usize| {
@@ -69,6 +87,14 @@ pub fn split_array(buf: &[u8], open: usize) -> Split {
     let mut from_nl = memchr::memchr_iter(b'\n', &buf[..from]).count();
     let mut block_nl = from_nl;
     for (at, s) in crate::structural::Blocks::new(buf, open + 1) {
+        // Inside a record, a block with fewer closing brackets than the depth cannot end it:
+        // count instead of visiting each bracket (most blocks, most of the time).
+        let closes = s.close.count_ones() as usize;
+        if depth > closes {
+            depth = depth + s.open.count_ones() as usize - closes;
+            block_nl += s.newline.count_ones() as usize;
+            continue;
+        }
         let mut brackets = s.open | s.close;
         // Bits below `lo` in this block are handled.
         let mut lo = 0u32;

@@ -82,6 +82,7 @@ fn classify(block: &[u8; 64]) -> Classes {
 }
 
 /// Bit `i` set when byte `i` is an odd number of ones up to and including `i`.
+#[inline(always)]
 fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 1;
     x ^= x << 2;
@@ -104,6 +105,20 @@ pub struct Structural {
     pub newline: u64,
 }
 
+/// The CPU has what the vector path needs: AVX2 to classify, carry-less multiply for string
+/// state, and population count for the splitter's bookkeeping.
+pub fn simd_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("bmi1")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// Carries string and escape state across blocks.
 pub struct Scanner {
     /// The next block's first byte is escaped by a backslash ending this block.
@@ -119,7 +134,7 @@ impl Default for Scanner {
             escape_carry: false,
             in_string: 0,
             #[cfg(target_arch = "x86_64")]
-            avx2: std::arch::is_x86_feature_detected!("avx2"),
+            avx2: simd_available(),
             #[cfg(not(target_arch = "x86_64"))]
             avx2: false,
         }
@@ -128,31 +143,46 @@ impl Default for Scanner {
 
 impl Scanner {
     /// Classify the next 64 bytes of the text.
+    #[inline]
     pub fn next(&mut self, block: &[u8; 64]) -> Structural {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            // SAFETY: `avx2` is set only when the CPU supports AVX2.
+            // SAFETY: `avx2` is set only when the CPU supports AVX2 and carry-less multiply.
             return unsafe { self.next_avx2(block) };
         }
-        self.resolve(classify_portable(block))
+        let c = classify_portable(block);
+        let quotes = self.quotes(&c);
+        self.resolve(c, prefix_xor(quotes))
     }
 
     /// The whole step compiled for AVX2, so classifying inlines into it.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,pclmulqdq")]
     unsafe fn next_avx2(&mut self, block: &[u8; 64]) -> Structural {
-        // SAFETY: this function only runs where AVX2 is available.
+        // SAFETY: this function only runs where AVX2 and carry-less multiply are available.
         let c = unsafe { classify_avx2(block) };
-        self.resolve(c)
+        let quotes = self.quotes(&c);
+        // One carry-less multiply by all ones is the prefix XOR.
+        let parity = {
+            use std::arch::x86_64::*;
+            let product =
+                _mm_clmulepi64_si128(_mm_set_epi64x(0, quotes as i64), _mm_set1_epi8(-1), 0);
+            _mm_cvtsi128_si64(product) as u64
+        };
+        self.resolve(c, parity)
     }
 
-    /// Escapes and string state: plain bit arithmetic on the block's classes.
+    /// Quotes not escaped by a backslash.
     #[inline(always)]
-    fn resolve(&mut self, c: Classes) -> Structural {
-        let escaped = self.escaped(c.backslash);
-        let quotes = c.quote & !escaped;
-        // Set from an opening quote up to (not including) its closing quote.
-        let in_string = prefix_xor(quotes) ^ self.in_string;
+    fn quotes(&mut self, c: &Classes) -> u64 {
+        c.quote & !self.escaped(c.backslash)
+    }
+
+    /// String state from the quotes' prefix XOR (bits set from an opening quote up to, not
+    /// including, its closing quote, before carrying in the previous block's state).
+    #[inline(always)]
+    fn resolve(&mut self, c: Classes, quote_parity: u64) -> Structural {
+        let in_string = quote_parity ^ self.in_string;
         self.in_string = ((in_string as i64) >> 63) as u64;
         let outside = !in_string;
         Structural {
@@ -208,6 +238,7 @@ impl<'a> Blocks<'a> {
 impl Iterator for Blocks<'_> {
     type Item = (usize, Structural);
 
+    #[inline]
     fn next(&mut self) -> Option<(usize, Structural)> {
         let at = self.at;
         let rest = self.buf.get(at..).filter(|r| !r.is_empty())?;

@@ -152,6 +152,23 @@ fn a_100_mb_single_line_is_read() {
 }
 
 #[test]
+fn a_reused_read_buffer_never_shows_an_earlier_file() {
+    // Both reads run on this thread, so they share its read buffer. The first fills it (and
+    // more) with complete lines; the second ends in a cut line that stale bytes could "finish".
+    let lines: String = (0..40_000).map(|i| good(i) + "\n").collect();
+    assert!(lines.len() > 8 << 20);
+    let first = read_bytes("first.jsonl", lines.into_bytes(), &OPTS);
+    assert_eq!((first.events.len(), first.summary.bad_records), (40_000, 0));
+    let cut = good(7);
+    let second = format!("{}\n{}", good(1), &cut[..cut.len() - 30]);
+    let out = read_bytes("second.jsonl", second.into_bytes(), &OPTS);
+    assert_eq!(out.summary.records, 2);
+    assert_eq!(out.events.len(), 1);
+    assert_eq!(out.summary.bad_records, 1, "{:?}", out.diagnostics);
+    assert_eq!(out.diagnostics[0].location, "line 2");
+}
+
+#[test]
 fn garbage_and_empty_files() {
     let out = read_bytes("empty.json", Vec::new(), &OPTS);
     assert_eq!((out.summary.records, out.summary.bad_records), (0, 0));
