@@ -2,7 +2,7 @@
 //! Inputs are made here from the fixtures so the numbers are comparable across machines.
 
 use snaptrail_ingest::normalize::{aws, azure, gcp};
-use snaptrail_ingest::{Options, prefilter, read_bytes};
+use snaptrail_ingest::{Options, prefilter, read_bytes, split};
 
 fn main() {
     divan::main();
@@ -84,6 +84,15 @@ fn prefilter_only(bencher: divan::Bencher) {
                 .filter(|l| prefilter::may_be_relevant(l))
                 .count()
         });
+}
+
+#[divan::bench]
+fn split_envelope(bencher: divan::Bencher) {
+    let (envelope, _) = cloudtrail();
+    let open = split::envelope_array(&envelope, 0).unwrap();
+    bencher
+        .counter(divan::counter::BytesCount::of_slice(&envelope))
+        .bench(|| split::split_array(&envelope, open).elements.len());
 }
 
 #[divan::bench]
