@@ -449,6 +449,10 @@ impl<'a> Decoder<'a> {
 /// A CloudTrail digest file: its first keys are the account and the digest's time range, so
 /// looking at the head is enough (and cheap enough to do for every record).
 fn is_digest(record: &[u8]) -> bool {
+    // Audit records lead with their version; a digest leads with the account.
+    if record.starts_with(b"{\"eventVersion\"") {
+        return false;
+    }
     static DIGEST: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
         std::sync::OnceLock::new();
     let head = &record[..record.len().min(256)];
