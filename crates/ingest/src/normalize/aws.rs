@@ -25,7 +25,7 @@ pub struct Fields<'a> {
     pub panther_time: Option<&'a str>,
     pub event_id: Option<&'a str>,
     pub request_id: Option<&'a str>,
-    pub identity: &'a Value,
+    pub identity: Identity<'a>,
     pub recipient: Option<&'a str>,
     pub error_code: Option<&'a str>,
     pub request: &'a Value,
@@ -42,8 +42,7 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let time = optional_str(v, "eventTime")?;
     let event_id = optional_str(v, "eventID")?;
     let request_id = optional_str(v, "requestID")?;
-    let identity = path(v, &["userIdentity"]).unwrap_or(&Value::Null);
-    check_identity(identity)?;
+    let identity = Identity::of(path(v, &["userIdentity"]).unwrap_or(&Value::Null))?;
     let fields = Fields {
         name,
         source,
@@ -64,11 +63,32 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     normalize_fields(&fields, origin)
 }
 
-fn check_identity(identity: &Value) -> Result<(), String> {
-    if !identity.is_null() && !identity.is_object() {
-        return Err("field `userIdentity` is not an object".into());
+/// What the normalizer reads of `userIdentity`: who called, nothing of the session.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Identity<'a> {
+    /// `type`: `IAMUser`, `AssumedRole`, `AWSService`, …
+    pub kind: Option<&'a str>,
+    pub arn: Option<&'a str>,
+    pub account_id: Option<&'a str>,
+    pub invoked_by: Option<&'a str>,
+    pub principal_id: Option<&'a str>,
+}
+
+impl<'a> Identity<'a> {
+    /// From a parsed `userIdentity`; absent or `null` is nobody, anything but an object is an
+    /// error.
+    pub fn of(identity: &'a Value) -> Result<Identity<'a>, String> {
+        if !identity.is_null() && !identity.is_object() {
+            return Err("field `userIdentity` is not an object".into());
+        }
+        Ok(Identity {
+            kind: str_at(identity, &["type"]),
+            arn: str_at(identity, &["arn"]),
+            account_id: str_at(identity, &["accountId"]),
+            invoked_by: str_at(identity, &["invokedBy"]),
+            principal_id: str_at(identity, &["principalId"]),
+        })
     }
-    Ok(())
 }
 
 pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> {
@@ -80,13 +100,12 @@ pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> 
     };
     let event_id = f.event_id.or(f.request_id).unwrap_or("").to_string();
     let identity = f.identity;
-    check_identity(identity)?;
     let account = f
         .recipient
-        .or(str_at(identity, &["accountId"]))
+        .or(identity.account_id)
         .unwrap_or("")
         .to_string();
-    let (principal, principal_kind, principal_account) = principal(identity, &account);
+    let (principal, principal_kind, principal_account) = principal(&identity, &account);
     let error_code = f.error_code;
     let request = f.request;
     let response = f.response;
@@ -101,7 +120,7 @@ pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> 
         principal,
         principal_kind,
         principal_account,
-        invoked_by: str_at(identity, &["invokedBy"]).map(str::to_string),
+        invoked_by: identity.invoked_by.map(str::to_string),
         source_ip: f.source_ip.map(str::to_string),
         user_agent,
         service: source.trim_end_matches(".amazonaws.com").to_string(),
@@ -143,7 +162,7 @@ pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> 
     }
     if ev.component == Component::Consume {
         // In the owner's trail, userIdentity.accountId is the account that consumed it.
-        if let Some(other) = str_at(identity, &["accountId"]) {
+        if let Some(other) = identity.account_id {
             ev.share_targets.push(ShareTarget {
                 action: ShareAction::Add,
                 kind: TargetKind::Account,
@@ -155,10 +174,10 @@ pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> 
     Ok(Normalized::Event(Box::new(ev)))
 }
 
-fn principal(identity: &Value, account: &str) -> (String, PrincipalKind, Option<String>) {
-    let kind = str_at(identity, &["type"]).unwrap_or("");
-    let arn = str_at(identity, &["arn"]);
-    let id_account = str_at(identity, &["accountId"]).map(str::to_string);
+fn principal(identity: &Identity, account: &str) -> (String, PrincipalKind, Option<String>) {
+    let kind = identity.kind.unwrap_or("");
+    let arn = identity.arn;
+    let id_account = identity.account_id.map(str::to_string);
     let cross = id_account
         .as_deref()
         .filter(|a| !account.is_empty() && *a != account);
@@ -178,9 +197,9 @@ fn principal(identity: &Value, account: &str) -> (String, PrincipalKind, Option<
     };
     let name = arn
         .map(str::to_string)
-        .or_else(|| str_at(identity, &["invokedBy"]).map(str::to_string))
+        .or_else(|| identity.invoked_by.map(str::to_string))
         .or_else(|| id_account.as_ref().map(|a| format!("account:{a}")))
-        .or_else(|| str_at(identity, &["principalId"]).map(str::to_string))
+        .or_else(|| identity.principal_id.map(str::to_string))
         .unwrap_or_else(|| "unknown".to_string());
     (name, principal_kind, cross.map(str::to_string))
 }

@@ -1,13 +1,13 @@
 //! The fast path for a plain CloudTrail record: deserialize its bytes into borrowed top-level
-//! fields (no tree, no copies of strings) and keep `serde_json::Value` only for the four nested
-//! objects the normalizer walks. Anything unusual — an unknown top-level key (an envelope,
+//! fields (no tree, no copies of strings), `userIdentity` included, and keep `serde_json::Value`
+//! only for the three nested objects the normalizer walks. Anything unusual — an unknown top-level key (an envelope,
 //! Panther's `p_` fields, another cloud), a string with escapes, a field of an unexpected type,
 //! a duplicate key — returns `None`, and the caller takes the general `Value` path, which
 //! decides (and words any error) exactly as before. Hunting with and without the prefilter
 //! (this path runs only with it) gives identical events; the equivalence tests check that.
 
 use super::Normalized;
-use super::aws::{Fields, normalize_fields};
+use super::aws::{Fields, Identity, normalize_fields};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -28,7 +28,7 @@ struct Record<'a> {
     #[serde(default, rename = "requestID")]
     request_id: Option<&'a str>,
     #[serde(default)]
-    user_identity: Option<Value>,
+    user_identity: Option<UserIdentity<'a>>,
     #[serde(default)]
     recipient_account_id: Option<&'a str>,
     #[serde(default)]
@@ -76,6 +76,39 @@ struct Record<'a> {
     vpc_endpoint_account_id: Option<IgnoredAny>,
 }
 
+/// The `userIdentity` keys CloudTrail writes; the normalizer reads the first five. Any other key
+/// (another spelling the general path's tolerant lookup would accept, say) sends the record
+/// the general way.
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UserIdentity<'a> {
+    #[serde(default, rename = "type")]
+    kind: Option<&'a str>,
+    #[serde(default)]
+    arn: Option<&'a str>,
+    #[serde(default)]
+    account_id: Option<&'a str>,
+    #[serde(default)]
+    invoked_by: Option<&'a str>,
+    #[serde(default)]
+    principal_id: Option<&'a str>,
+    #[serde(default)]
+    access_key_id: Option<IgnoredAny>,
+    #[serde(default)]
+    user_name: Option<IgnoredAny>,
+    #[serde(default)]
+    session_context: Option<IgnoredAny>,
+    #[serde(default)]
+    identity_provider: Option<IgnoredAny>,
+    #[serde(default)]
+    credential_id: Option<IgnoredAny>,
+    #[serde(default)]
+    on_behalf_of: Option<IgnoredAny>,
+    #[serde(default)]
+    in_scope_of: Option<IgnoredAny>,
+}
+
 /// `null` and `""` mean absent, as for the general path.
 fn some(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
@@ -92,7 +125,15 @@ pub fn normalize(raw: &[u8], origin: &str) -> Option<Result<Normalized, String>>
         panther_time: None,
         event_id: some(r.event_id),
         request_id: some(r.request_id),
-        identity: r.user_identity.as_ref().unwrap_or(&null),
+        identity: r
+            .user_identity
+            .map_or_else(Identity::default, |u| Identity {
+                kind: some(u.kind),
+                arn: some(u.arn),
+                account_id: some(u.account_id),
+                invoked_by: some(u.invoked_by),
+                principal_id: some(u.principal_id),
+            }),
         recipient: some(r.recipient_account_id),
         error_code: some(r.error_code),
         request: r.request_parameters.as_ref().unwrap_or(&null),
@@ -107,4 +148,75 @@ pub fn normalize(raw: &[u8], origin: &str) -> Option<Result<Normalized, String>>
         return None;
     }
     Some(normalize_fields(&fields, origin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(result: Result<Normalized, String>) -> snaptrail_model::Event {
+        match result {
+            Ok(Normalized::Event(ev)) => *ev,
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    /// The general path, for comparison.
+    fn general(raw: &str) -> snaptrail_model::Event {
+        let v: Value = serde_json::from_str(raw).unwrap();
+        event(super::super::aws::normalize(&v, "o"))
+    }
+
+    #[test]
+    fn the_caller_is_read_as_the_general_path_reads_it() {
+        let raw = r#"{"eventName":"CreateSnapshot","eventTime":"2026-01-01T00:00:00Z","recipientAccountId":"111122223333",
+            "userIdentity":{"type":"AssumedRole","principalId":"AROA:x","arn":"arn:aws:sts::444455556666:assumed-role/r/x",
+              "accountId":"444455556666","accessKeyId":"ASIA","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::444455556666:role/r"},
+              "attributes":{"mfaAuthenticated":"false"}}}}"#;
+        let typed = event(normalize(raw.as_bytes(), "o").expect("a plain record"));
+        let reference = general(raw);
+        assert_eq!(
+            typed.principal,
+            "arn:aws:sts::444455556666:assumed-role/r/x"
+        );
+        assert_eq!(
+            typed.principal_account.as_deref(),
+            Some("444455556666"),
+            "another account's caller"
+        );
+        assert_eq!(
+            (
+                &typed.principal,
+                typed.principal_kind,
+                &typed.principal_account
+            ),
+            (
+                &reference.principal,
+                reference.principal_kind,
+                &reference.principal_account
+            )
+        );
+        // No arn: the service, then the account, then the principal id name the caller.
+        let service = r#"{"eventName":"CreateSnapshot","eventTime":"2026-01-01T00:00:00Z",
+            "userIdentity":{"type":"AWSService","invokedBy":"backup.amazonaws.com","arn":""}}"#;
+        let typed = event(normalize(service.as_bytes(), "o").expect("a plain record"));
+        assert_eq!(typed.principal, "backup.amazonaws.com");
+        assert_eq!(typed.principal, general(service).principal);
+    }
+
+    #[test]
+    fn odd_identity_keys_and_types_go_the_general_way() {
+        for identity in [
+            r#"{"AccountId":"444455556666"}"#,
+            r#"{"account_id":"444455556666"}"#,
+            r#"{"accountId":444455556666}"#,
+            r#"{"arn":"arn:aws:iam::1:user/a\u0062"}"#,
+            r#""not an object""#,
+        ] {
+            let raw = format!(
+                r#"{{"eventName":"CreateSnapshot","eventTime":"2026-01-01T00:00:00Z","userIdentity":{identity}}}"#
+            );
+            assert!(normalize(raw.as_bytes(), "o").is_none(), "{identity}");
+        }
+    }
 }
