@@ -43,8 +43,9 @@ pub struct FileOutput {
 const MAX_NESTING: usize = 4;
 
 /// Where a decoder hands its events when it has [`HANDOFF`] of them, so a large file does not
-/// pile up in memory.
-pub type Sink<'a> = &'a (dyn Fn(Vec<Event>) + Sync);
+/// pile up in memory. The sink takes the events out and leaves the vector, whose capacity the
+/// decoder reuses: a fresh vector grown for every handoff costs the kernel zeroing new pages.
+pub type Sink<'a> = &'a (dyn Fn(&mut Vec<Event>) + Sync);
 
 /// Events a decoder with a sink holds before handing them on.
 const HANDOFF: usize = 4096;
@@ -436,7 +437,7 @@ impl<'a> Decoder<'a> {
                 } else {
                     self.out.events.push(*ev);
                     if let Some(sink) = self.sink.filter(|_| self.out.events.len() >= HANDOFF) {
-                        sink(std::mem::take(&mut self.out.events));
+                        sink(&mut self.out.events);
                     }
                 }
             }

@@ -112,7 +112,7 @@ pub struct Spooled {
 /// with bounded memory (the batch [`ingest`] holds them all). Collapsing happens on the way out.
 pub fn spool(paths: &[PathBuf], opts: &Options, spool: spool::Spool) -> Spooled {
     let (inputs, batch) = walk(paths);
-    let sink = |events: Vec<Event>| spool.add(events);
+    let sink = |events: &mut Vec<Event>| spool.take(events);
     let outputs: Vec<(Summary, Vec<Diagnostic>)> = inputs
         .par_iter()
         .map(|input| {

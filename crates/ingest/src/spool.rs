@@ -26,6 +26,9 @@ pub struct Spool {
 #[derive(Default)]
 struct Inner {
     memory: Vec<Event>,
+    /// Emptied batches, kept for their capacity: a batch grown afresh for every run costs a
+    /// copy at each doubling and the kernel zeroing new pages.
+    spare: Vec<Vec<Event>>,
     runs: Vec<PathBuf>,
     spilled: u64,
     error: Option<String>,
@@ -60,22 +63,37 @@ impl Spool {
     /// Add events in any order. Called from reader threads; a full batch is sorted and written
     /// outside the lock, so readers keep reading while one of them spills.
     pub fn add(&self, mut events: Vec<Event>) {
-        let full = {
+        self.take(&mut events);
+    }
+
+    /// Add the events in `events`, leaving it empty with its capacity.
+    pub fn take(&self, events: &mut Vec<Event>) {
+        let mut full = {
             let mut inner = self.lock();
-            for ev in &events {
+            for ev in events.iter() {
                 inner.range = Some(match inner.range {
                     None => (ev.time, ev.time),
                     Some((a, b)) => (a.min(ev.time), b.max(ev.time)),
                 });
             }
-            inner.memory.append(&mut events);
+            if inner.memory.capacity() == 0 {
+                let budget = self.budget;
+                inner.memory = inner
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(budget + events.len()));
+            }
+            inner.memory.append(events);
             if inner.memory.len() < self.budget {
                 return;
             }
             std::mem::take(&mut inner.memory)
         };
-        let written = self.write_run(full);
+        let written = self.write_run(&mut full);
         let mut inner = self.lock();
+        // Empty even when writing failed early (the run fails then, with the error below).
+        full.clear();
+        inner.spare.push(full);
         match written {
             Ok((path, n)) => {
                 inner.runs.push(path);
@@ -91,8 +109,9 @@ impl Spool {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write_run(&self, mut events: Vec<Event>) -> Result<(PathBuf, u64), String> {
-        sort(&mut events);
+    /// Sort and write `events` to a new run file, leaving the vector empty.
+    fn write_run(&self, events: &mut Vec<Event>) -> Result<(PathBuf, u64), String> {
+        sort(events);
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| format!("spool {}: {e}", self.dir.display()))?;
         let n = self.lock().runs.len();
@@ -100,7 +119,7 @@ impl Spool {
             .dir
             .join(format!("run-{n}-{:?}.bin", std::thread::current().id()));
         let n = events.len() as u64;
-        write_events(&path, events.into_iter())?;
+        write_events(&path, events.drain(..))?;
         Ok((path, n))
     }
 
