@@ -19,8 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target/release/snaptrail"
-GUNZIP = ROOT / "target/release/examples/gunzip_tree"
-SCAN = ROOT / "target/release/examples/scan_tree"
+FLOOR = ROOT / "target/release/examples/floor"
 SNAPSHOT_OPS = ["CreateSnapshot", "CreateSnapshots", "CopySnapshot", "CreateImage", "CopyImage", "CreateDBSnapshot",
                 "CreateDBClusterSnapshot", "CopyDBSnapshot", "CopyDBClusterSnapshot", "ModifySnapshotAttribute",
                 "ModifyImageAttribute", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
@@ -99,7 +98,7 @@ def main():
     print("JSON lines:")
     results["snaptrail"] = bench("snaptrail hunt (2 threads)", hunt + ["--threads", "2", str(jsonl)], args.reps, ok=(0, 1), inputs=jsonl_files)
     results["snaptrail-1"] = bench("snaptrail hunt (1 thread)", hunt + ["--threads", "1", str(jsonl)], args.reps, ok=(0, 1), inputs=jsonl_files)
-    results["scan"] = bench("read + count lines only, same reads (2 threads)", [str(SCAN), "--threads", "2", str(jsonl)], args.reps, inputs=jsonl_files)
+    results["scan"] = bench("read + count lines only, same reads (2 threads)", [str(FLOOR), "lines", "--threads", "2", str(jsonl)], args.reps, inputs=jsonl_files)
     files = sorted(str(p) for p in jsonl.rglob("*.jsonl"))
     template = (ROOT / "bench/caller_summary.sql").read_text()
     sql = template.replace("{files}", json.dumps(files).replace('"', "'")) \
@@ -117,7 +116,7 @@ def main():
 
     print("S3 layout (.json.gz objects, in the page cache):")
     results["snaptrail-s3"] = bench("snaptrail hunt (2 threads)", hunt + ["--threads", "2", str(s3)], args.reps, ok=(0, 1), inputs=s3_files)
-    results["gunzip"] = bench("gunzip only, same library (2 threads)", [str(GUNZIP), "--threads", "2", str(s3)], args.reps, inputs=s3_files)
+    results["gunzip"] = bench("gunzip only, same library (2 threads)", [str(FLOOR), "gunzip", "--threads", "2", str(s3)], args.reps, inputs=s3_files)
     results["zcat-jq"] = bench("zcat | jq (2 processes)",
                                f"find {s3} -name '*.gz' | xargs -P 2 -n 400 sh -c 'zcat \"$@\" | jq -c -f {data}/select-records.jq' _ > /dev/null", 1, shell=True, inputs=s3_files)
 

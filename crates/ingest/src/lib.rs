@@ -17,9 +17,10 @@ pub use decode::{FileOutput, Options};
 pub use report::{Diagnostic, Summary};
 pub use source::Input;
 
-use rayon::prelude::*;
 use snaptrail_model::Event;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The events of a whole run, with what was counted and what went wrong.
 #[derive(Debug, Default)]
@@ -113,14 +114,11 @@ pub struct Spooled {
 pub fn spool(paths: &[PathBuf], opts: &Options, spool: spool::Spool) -> Spooled {
     let (inputs, batch) = walk(paths);
     let sink = |events: &mut Vec<Event>| spool.take(events);
-    let outputs: Vec<(Summary, Vec<Diagnostic>)> = inputs
-        .par_iter()
-        .map(|input| {
-            let out = read_input_into(input, opts, Some(&sink));
-            spool.add(out.events);
-            (out.summary, out.diagnostics)
-        })
-        .collect();
+    let outputs = map_largest_first(&inputs, |input| {
+        let out = read_input_into(input, opts, Some(&sink));
+        spool.add(out.events);
+        (out.summary, out.diagnostics)
+    });
     let mut spooled = Spooled {
         spool,
         summary: batch.summary,
@@ -137,10 +135,7 @@ pub fn spool(paths: &[PathBuf], opts: &Options, spool: spool::Spool) -> Spooled 
 /// the number of threads (outputs are combined in input order, then sorted and collapsed).
 pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
     let (inputs, mut batch) = walk(paths);
-    let outputs: Vec<FileOutput> = inputs
-        .par_iter()
-        .map(|input| read_input(input, opts))
-        .collect();
+    let outputs = map_largest_first(&inputs, |input| read_input(input, opts));
     for out in outputs {
         batch.summary.add(&out.summary);
         batch.diagnostics.extend(out.diagnostics);
@@ -149,4 +144,69 @@ pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
     batch.summary.merged += dedupe::collapse(&mut batch.events);
     batch.summary.events = batch.events.len() as u64;
     batch
+}
+
+/// `f` over every input on the current rayon pool, each thread taking the largest input not yet
+/// taken, so the last to finish is a small one and no thread idles while another reads a big
+/// file; results come back in input order.
+fn map_largest_first<T: Send>(inputs: &[Input], f: impl Fn(&Input) -> T + Sync) -> Vec<T> {
+    let size = |input: &Input| match input {
+        Input::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        Input::Stdin => 0,
+    };
+    let mut order: Vec<(u64, usize)> = inputs.iter().map(size).zip(0..).collect();
+    order.sort_by_key(|&(bytes, i)| (std::cmp::Reverse(bytes), i));
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<T>>> = inputs.iter().map(|_| Mutex::new(None)).collect();
+    rayon::broadcast(|_| {
+        while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let out = f(&inputs[i]);
+            *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .expect("every input is taken by one thread")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn largest_inputs_are_read_first_and_results_keep_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [3usize, 700, 0, 5000, 42];
+        let inputs: Vec<Input> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let p = dir.path().join(format!("f{i}"));
+                std::fs::write(&p, vec![b'x'; *n]).unwrap();
+                Input::File(p)
+            })
+            .collect();
+        let taken = Mutex::new(Vec::new());
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let results = one_thread.install(|| {
+            map_largest_first(&inputs, |input| {
+                let Input::File(p) = input else {
+                    unreachable!()
+                };
+                let n = std::fs::metadata(p).unwrap().len();
+                taken.lock().unwrap().push(n);
+                n
+            })
+        });
+        assert_eq!(taken.into_inner().unwrap(), vec![5000, 700, 42, 3, 0]);
+        assert_eq!(results, vec![3, 700, 0, 5000, 42]);
+    }
 }
