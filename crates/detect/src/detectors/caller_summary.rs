@@ -78,76 +78,74 @@ impl CallerSummary {
         ((cloud, principal, start), events): ((Cloud, String, i64), Vec<EventRef>),
         cfg: &Config,
     ) -> Option<Finding> {
-        {
-            let mut stats = Stats::default();
-            for ev in &events {
-                stats.add(cfg, ev);
-            }
-            let shares = stats.external_shares + stats.public_shares + stats.internal_shares;
-            if stats.snapshot_count <= 1 && shares == 0 {
-                return None;
-            }
-            let bulk = stats.snapshot_count > cfg.bulk_snapshots as usize;
-            let (seed_score, why) = if stats.external_shares + stats.public_shares > 0 {
-                (3, "any external or public share")
-            } else if bulk && stats.off_hours > 0 {
-                (
-                    3,
-                    "more than thresholds.bulk_snapshots operations, some off-hours",
-                )
-            } else if bulk {
-                (2, "more than thresholds.bulk_snapshots operations")
-            } else {
-                (1, "more than one operation or an internal share")
-            };
-            let severity = match seed_score {
-                3 => Severity::High,
-                2 => Severity::Medium,
-                _ => Severity::Low,
-            };
-            let mut f = Finding::new(DETECTOR, severity, &[T_CREATE_SNAPSHOT, T_TRANSFER], events);
-            f.point(
-                [0, 20, 45, 70][seed_score],
-                format!("seed score {seed_score}: {why}"),
-            );
-            if stats.external_shares > 0 {
-                f.tag("external");
-            }
-            if stats.public_shares > 0 {
-                f.tag("public");
-            }
-            if bulk {
-                f.tag("burst");
-            }
-            f.title = format!(
-                "{principal}: {} {} snapshot operations in {}h ({} external, {} public shares, {} off-hours)",
-                stats.snapshot_count,
-                cloud.as_str(),
-                self.window / 3600,
-                stats.external_shares,
-                stats.public_shares,
-                stats.off_hours,
-            );
-            f.share_targets = stats.targets.iter().cloned().collect();
-            let window_start = jiff::Timestamp::from_second(start).unwrap_or_default();
-            let window_end = jiff::Timestamp::from_second(start + self.window).unwrap_or_default();
-            f.evidence("window_start", json!(window_start));
-            f.evidence("window_end", json!(window_end));
-            f.evidence("caller", json!(principal));
-            f.evidence("cloud", json!(cloud));
-            f.evidence("snapshot_count", json!(stats.snapshot_count));
-            f.evidence("external_share_count", json!(stats.external_shares));
-            f.evidence("public_share_count", json!(stats.public_shares));
-            f.evidence("internal_share_count", json!(stats.internal_shares));
-            f.evidence("off_hours_count", json!(stats.off_hours));
-            f.evidence("weekend_count", json!(stats.weekend));
-            f.evidence("failed_count", json!(stats.failed));
-            f.evidence("unique_source_ips", json!(stats.ips.len()));
-            f.evidence("operations", json!(stats.operations));
-            f.evidence("resources", json!(stats.resources));
-            f.evidence("seed_score", json!(seed_score));
-            Some(f)
+        let mut stats = Stats::default();
+        for ev in &events {
+            stats.add(cfg, ev);
         }
+        let shares = stats.external_shares + stats.public_shares + stats.internal_shares;
+        if stats.snapshot_count <= 1 && shares == 0 {
+            return None;
+        }
+        let bulk = stats.snapshot_count > cfg.bulk_snapshots as usize;
+        let (seed_score, why) = if stats.external_shares + stats.public_shares > 0 {
+            (3, "any external or public share")
+        } else if bulk && stats.off_hours > 0 {
+            (
+                3,
+                "more than thresholds.bulk_snapshots operations, some off-hours",
+            )
+        } else if bulk {
+            (2, "more than thresholds.bulk_snapshots operations")
+        } else {
+            (1, "more than one operation or an internal share")
+        };
+        let severity = match seed_score {
+            3 => Severity::High,
+            2 => Severity::Medium,
+            _ => Severity::Low,
+        };
+        let mut f = Finding::new(DETECTOR, severity, &[T_CREATE_SNAPSHOT, T_TRANSFER], events);
+        f.point(
+            [0, 20, 45, 70][seed_score],
+            format!("seed score {seed_score}: {why}"),
+        );
+        if stats.external_shares > 0 {
+            f.tag("external");
+        }
+        if stats.public_shares > 0 {
+            f.tag("public");
+        }
+        if bulk {
+            f.tag("burst");
+        }
+        f.title = format!(
+            "{principal}: {} {} snapshot operations in {}h ({} external, {} public shares, {} off-hours)",
+            stats.snapshot_count,
+            cloud.as_str(),
+            self.window / 3600,
+            stats.external_shares,
+            stats.public_shares,
+            stats.off_hours,
+        );
+        f.share_targets = stats.targets.iter().cloned().collect();
+        let window_start = jiff::Timestamp::from_second(start).unwrap_or_default();
+        let window_end = jiff::Timestamp::from_second(start + self.window).unwrap_or_default();
+        f.evidence("window_start", json!(window_start));
+        f.evidence("window_end", json!(window_end));
+        f.evidence("caller", json!(principal));
+        f.evidence("cloud", json!(cloud));
+        f.evidence("snapshot_count", json!(stats.snapshot_count));
+        f.evidence("external_share_count", json!(stats.external_shares));
+        f.evidence("public_share_count", json!(stats.public_shares));
+        f.evidence("internal_share_count", json!(stats.internal_shares));
+        f.evidence("off_hours_count", json!(stats.off_hours));
+        f.evidence("weekend_count", json!(stats.weekend));
+        f.evidence("failed_count", json!(stats.failed));
+        f.evidence("unique_source_ips", json!(stats.ips.len()));
+        f.evidence("operations", json!(stats.operations));
+        f.evidence("resources", json!(stats.resources));
+        f.evidence("seed_score", json!(seed_score));
+        Some(f)
     }
 }
 

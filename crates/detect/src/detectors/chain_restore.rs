@@ -173,88 +173,80 @@ impl Pending {
             .cloned()
             .collect();
         let creator = self.creator.as_ref();
-        {
-            {
-                // A restore that also mounts (RunInstances from a snapshot) counts as mounted.
-                let mounted = !mounts.is_empty() || restore.has_fact("instance-create");
-                if !((mounted && !opens.is_empty()) || !resets.is_empty()) {
-                    return None;
-                }
-                let mut chain: Vec<EventRef> = creator.into_iter().cloned().collect();
-                chain.push(restore.clone());
-                chain.extend(mounts.iter().chain(&opens).chain(&resets).cloned());
-                chain.sort_by_key(|e| (e.event_id != restore.event_id, e.time));
-                chain.dedup_by(|a, b| a.event_id == b.event_id);
-                let mut f = Finding::new(
-                    "snapshot.chain.restore",
-                    Severity::High,
-                    &[T_CREATE_SNAPSHOT, "T1578.002"],
-                    chain,
-                );
-                f.title = format!(
-                    "{} restored by {}, mounted and exposed ({})",
-                    describe_resource(restore),
-                    restore.principal,
-                    if resets.is_empty() {
-                        "ingress opened to the world"
-                    } else {
-                        "master password reset"
-                    }
-                );
-                f.point(
-                    50,
-                    format!("restored from a snapshot ({})", restore.operation),
-                );
-                if mounted {
-                    f.point(10, "attached to an instance");
-                }
-                if !opens.is_empty() {
-                    f.point(
-                        25,
-                        format!(
-                            "ingress opened to 0.0.0.0/0 or ::/0 ({})",
-                            opens
-                                .iter()
-                                .flat_map(|e| e
-                                    .facts
-                                    .iter()
-                                    .filter(|f| f.starts_with("port"))
-                                    .cloned())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    );
-                }
-                if !resets.is_empty() {
-                    f.point(25, "master password of the restored database reset");
-                }
-                if let Some(c) = creator.filter(|c| c.principal != restore.principal) {
-                    f.point(
-                        10,
-                        format!(
-                            "restored by another principal than the snapshot's creator ({})",
-                            c.principal
-                        ),
-                    );
-                }
-                f.tag("chain");
-                f.evidence("restore", json!(restore.event_id));
-                f.evidence(
-                    "mount",
-                    json!(mounts.iter().map(|e| &e.event_id).collect::<Vec<_>>()),
-                );
-                f.evidence(
-                    "expose",
-                    json!(
-                        opens
-                            .iter()
-                            .chain(&resets)
-                            .map(|e| &e.event_id)
-                            .collect::<Vec<_>>()
-                    ),
-                );
-                Some(f)
-            }
+        // A restore that also mounts (RunInstances from a snapshot) counts as mounted.
+        let mounted = !mounts.is_empty() || restore.has_fact("instance-create");
+        if !((mounted && !opens.is_empty()) || !resets.is_empty()) {
+            return None;
         }
+        let mut chain: Vec<EventRef> = creator.into_iter().cloned().collect();
+        chain.push(restore.clone());
+        chain.extend(mounts.iter().chain(&opens).chain(&resets).cloned());
+        chain.sort_by_key(|e| (e.event_id != restore.event_id, e.time));
+        chain.dedup_by(|a, b| a.event_id == b.event_id);
+        let mut f = Finding::new(
+            "snapshot.chain.restore",
+            Severity::High,
+            &[T_CREATE_SNAPSHOT, "T1578.002"],
+            chain,
+        );
+        f.title = format!(
+            "{} restored by {}, mounted and exposed ({})",
+            describe_resource(restore),
+            restore.principal,
+            if resets.is_empty() {
+                "ingress opened to the world"
+            } else {
+                "master password reset"
+            }
+        );
+        f.point(
+            50,
+            format!("restored from a snapshot ({})", restore.operation),
+        );
+        if mounted {
+            f.point(10, "attached to an instance");
+        }
+        if !opens.is_empty() {
+            f.point(
+                25,
+                format!(
+                    "ingress opened to 0.0.0.0/0 or ::/0 ({})",
+                    opens
+                        .iter()
+                        .flat_map(|e| e.facts.iter().filter(|f| f.starts_with("port")).cloned())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        if !resets.is_empty() {
+            f.point(25, "master password of the restored database reset");
+        }
+        if let Some(c) = creator.filter(|c| c.principal != restore.principal) {
+            f.point(
+                10,
+                format!(
+                    "restored by another principal than the snapshot's creator ({})",
+                    c.principal
+                ),
+            );
+        }
+        f.tag("chain");
+        f.evidence("restore", json!(restore.event_id));
+        f.evidence(
+            "mount",
+            json!(mounts.iter().map(|e| &e.event_id).collect::<Vec<_>>()),
+        );
+        f.evidence(
+            "expose",
+            json!(
+                opens
+                    .iter()
+                    .chain(&resets)
+                    .map(|e| &e.event_id)
+                    .collect::<Vec<_>>()
+            ),
+        );
+        Some(f)
     }
 }

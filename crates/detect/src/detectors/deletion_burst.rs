@@ -83,43 +83,41 @@ impl DeletionBurst {
     fn report(&self, ((_, _, principal), episode): (Key, Episode<()>)) -> Option<Finding> {
         let threshold = self.threshold;
         let events = episode.events;
-        {
-            let net = events.iter().filter(|e| removes_safety_net(e)).count();
-            if events.len() < threshold && net == 0 {
-                return None;
-            }
-            let (first, last) = span(&events);
-            let severity = if net > 0 {
-                Severity::Critical
-            } else {
-                Severity::High
-            };
-            let mut f = Finding::new(
-                "snapshot.delete.burst",
-                severity,
-                &["T1485", "T1490"],
-                events.clone(),
-            );
-            let minutes = last.duration_since(first).as_secs() / 60;
-            f.title = format!(
-                "{} snapshot/backup deletions by {principal} within {minutes} min",
-                events.len()
-            );
-            if events.len() >= threshold {
-                f.point(60, format!("{} deletions, at least thresholds.deletion_burst ({threshold}) with no gap over the burst window", events.len()));
-                f.tag("burst");
-            }
-            if net > 0 {
-                f.point(30, format!("{net} deletions remove recovery itself (backup vaults/plans, Recycle Bin rules, automated backups, retention 0)"));
-            }
-            let ops: BTreeSet<&str> = events.iter().map(|e| e.operation.as_str()).collect();
-            f.evidence("operations", json!(ops));
-            f.evidence("deletions", json!(events.len()));
-            f.evidence(
-                "duration_seconds",
-                json!(last.duration_since(first).as_secs()),
-            );
-            Some(f)
+        let net = events.iter().filter(|e| removes_safety_net(e)).count();
+        if events.len() < threshold && net == 0 {
+            return None;
         }
+        let (first, last) = span(&events);
+        let severity = if net > 0 {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        let mut f = Finding::new(
+            "snapshot.delete.burst",
+            severity,
+            &["T1485", "T1490"],
+            events.clone(),
+        );
+        let minutes = last.duration_since(first).as_secs() / 60;
+        f.title = format!(
+            "{} snapshot/backup deletions by {principal} within {minutes} min",
+            events.len()
+        );
+        if events.len() >= threshold {
+            f.point(60, format!("{} deletions, at least thresholds.deletion_burst ({threshold}) with no gap over the burst window", events.len()));
+            f.tag("burst");
+        }
+        if net > 0 {
+            f.point(30, format!("{net} deletions remove recovery itself (backup vaults/plans, Recycle Bin rules, automated backups, retention 0)"));
+        }
+        let ops: BTreeSet<&str> = events.iter().map(|e| e.operation.as_str()).collect();
+        f.evidence("operations", json!(ops));
+        f.evidence("deletions", json!(events.len()));
+        f.evidence(
+            "duration_seconds",
+            json!(last.duration_since(first).as_secs()),
+        );
+        Some(f)
     }
 }

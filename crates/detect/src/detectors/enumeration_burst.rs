@@ -91,85 +91,90 @@ impl Aggregator for EnumerationBurst {
 impl EnumerationBurst {
     fn report(&self, (key, episode): (Key, Episode<Vec<EventRef>>)) -> Option<Finding> {
         let events = episode.events;
-        {
-            let regions: BTreeSet<&str> =
-                events.iter().filter_map(|e| e.region.as_deref()).collect();
-            let tool = events.iter().any(|e| e.has_fact("attack-tool-agent"));
-            let public = events
-                .iter()
-                .any(|e| e.has_fact("include-public") || e.has_fact("include-shared"));
-            let burst = events.len() >= self.threshold || regions.len() >= 3;
-            if !(burst || tool || public) {
-                return None;
-            }
-            let (first, last) = span(&events);
-            let follow_ups: Vec<EventRef> = episode
-                .extra
-                .into_iter()
-                .filter(|e| e.time >= first && e.time <= last + FOLLOW_UP)
-                .collect();
-            let severity = if !follow_ups.is_empty() || tool {
-                Severity::High
-            } else if burst {
-                Severity::Medium
+        let regions: BTreeSet<&str> = events.iter().filter_map(|e| e.region.as_deref()).collect();
+        let tool = events.iter().any(|e| e.has_fact("attack-tool-agent"));
+        let public = events
+            .iter()
+            .any(|e| e.has_fact("include-public") || e.has_fact("include-shared"));
+        let burst = events.len() >= self.threshold || regions.len() >= 3;
+        if !(burst || tool || public) {
+            return None;
+        }
+        let (first, last) = span(&events);
+        let follow_ups: Vec<EventRef> = episode
+            .extra
+            .into_iter()
+            .filter(|e| e.time >= first && e.time <= last + FOLLOW_UP)
+            .collect();
+        let severity = if !follow_ups.is_empty() || tool {
+            Severity::High
+        } else if burst {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let techniques: &'static [&'static str] = if follow_ups.is_empty() {
+            &["T1580"]
+        } else {
+            &["T1580", T_CREATE_SNAPSHOT]
+        };
+        let mut all = events.clone();
+        all.extend(follow_ups.iter().cloned());
+        all.sort_by_key(|e| e.time);
+        let mut f = Finding::new("snapshot.enumerate.burst", severity, techniques, all);
+        f.title = format!(
+            "{} snapshot listings across {} regions by {}{}",
+            events.len(),
+            regions.len(),
+            key.2,
+            if follow_ups.is_empty() {
+                String::new()
             } else {
-                Severity::Low
-            };
-            let techniques: &'static [&'static str] = if follow_ups.is_empty() {
-                &["T1580"]
-            } else {
-                &["T1580", T_CREATE_SNAPSHOT]
-            };
-            let mut all = events.clone();
-            all.extend(follow_ups.iter().cloned());
-            all.sort_by_key(|e| e.time);
-            let mut f = Finding::new("snapshot.enumerate.burst", severity, techniques, all);
-            f.title = format!(
-                "{} snapshot listings across {} regions by {}{}",
-                events.len(),
-                regions.len(),
-                key.2,
-                if follow_ups.is_empty() {
-                    String::new()
-                } else {
-                    format!(", then {} snapshot creations", follow_ups.len())
-                }
-            );
-            if burst {
-                f.tag("burst");
-                f.point(35, format!("{} listings in {} regions (thresholds.enumeration_burst {}, or 3+ regions)", events.len(), regions.len(), self.threshold));
+                format!(", then {} snapshot creations", follow_ups.len())
             }
-            if public {
-                f.point(
-                    15,
-                    "asked for public or shared snapshots (includePublic / includeShared)",
-                );
-            }
-            if tool {
-                f.point(
-                    30,
-                    "user agent of an offensive tool (Pacu, Stratus Red Team, …)",
-                );
-            }
-            if !follow_ups.is_empty() {
-                f.tag("chain");
-                f.point(
-                    25,
-                    "followed by snapshot creation by the same principal within 1h",
-                );
-            }
-            f.evidence("listings", json!(events.len()));
-            f.evidence("regions", json!(regions));
-            f.evidence(
-                "follow_up_creations",
-                json!(
-                    follow_ups
-                        .iter()
-                        .map(|e| e.event_id.as_str())
-                        .collect::<Vec<_>>()
+        );
+        if burst {
+            f.tag("burst");
+            f.point(
+                35,
+                format!(
+                    "{} listings in {} regions (thresholds.enumeration_burst {}, or 3+ regions)",
+                    events.len(),
+                    regions.len(),
+                    self.threshold
                 ),
             );
-            Some(f)
         }
+        if public {
+            f.point(
+                15,
+                "asked for public or shared snapshots (includePublic / includeShared)",
+            );
+        }
+        if tool {
+            f.point(
+                30,
+                "user agent of an offensive tool (Pacu, Stratus Red Team, …)",
+            );
+        }
+        if !follow_ups.is_empty() {
+            f.tag("chain");
+            f.point(
+                25,
+                "followed by snapshot creation by the same principal within 1h",
+            );
+        }
+        f.evidence("listings", json!(events.len()));
+        f.evidence("regions", json!(regions));
+        f.evidence(
+            "follow_up_creations",
+            json!(
+                follow_ups
+                    .iter()
+                    .map(|e| e.event_id.as_str())
+                    .collect::<Vec<_>>()
+            ),
+        );
+        Some(f)
     }
 }
