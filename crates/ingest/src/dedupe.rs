@@ -112,10 +112,14 @@ impl Collapser {
     }
 }
 
+/// Put events in the order [`Collapser`] and the spool's merge expect.
 pub fn sort(events: &mut [Event]) {
-    events.sort_by(|a, b| {
-        (a.time, a.cloud, &a.event_id, &a.origin).cmp(&(b.time, b.cloud, &b.event_id, &b.origin))
-    });
+    events.sort_by(order);
+}
+
+/// [`sort`]'s order: time, then a tie-break that does not depend on input order.
+pub fn order(a: &Event, b: &Event) -> std::cmp::Ordering {
+    (a.time, a.cloud, &a.event_id, &a.origin).cmp(&(b.time, b.cloud, &b.event_id, &b.origin))
 }
 
 /// Fold a later row of the same operation into the first one.

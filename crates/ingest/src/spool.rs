@@ -3,7 +3,7 @@
 //! (in [`crate::codec`]'s binary format), and [`Spool::into_sorted`] merges the runs back in [`sort`]'s
 //! order. Input in any order gives the same stream; memory is the budget plus one event per run.
 
-use crate::dedupe::sort;
+use crate::dedupe::{order, sort};
 use snaptrail_model::Event;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -165,7 +165,7 @@ fn open_run(path: &PathBuf) -> Result<Source, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("spool {}: {e}", path.display()))?;
     Ok(Source::Run {
         path: path.clone(),
-        lines: BufReader::with_capacity(READ_BUFFER, file),
+        reader: BufReader::with_capacity(READ_BUFFER, file),
         buf: Vec::new(),
     })
 }
@@ -234,7 +234,7 @@ enum Source {
     Memory(std::vec::IntoIter<Event>),
     Run {
         path: PathBuf,
-        lines: BufReader<std::fs::File>,
+        reader: BufReader<std::fs::File>,
         buf: Vec<u8>,
     },
 }
@@ -243,16 +243,16 @@ impl Source {
     fn next(&mut self) -> Result<Option<Event>, String> {
         match self {
             Source::Memory(it) => Ok(it.next()),
-            Source::Run { path, lines, buf } => {
+            Source::Run { path, reader, buf } => {
                 let failed = |e: &dyn std::fmt::Display| format!("spool {}: {e}", path.display());
                 let mut len = [0u8; 4];
-                match lines.read_exact(&mut len) {
+                match reader.read_exact(&mut len) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
                     Err(e) => return Err(failed(&e)),
                 }
                 buf.resize(u32::from_le_bytes(len) as usize, 0);
-                lines.read_exact(buf).map_err(|e| failed(&e))?;
+                reader.read_exact(buf).map_err(|e| failed(&e))?;
                 crate::codec::decode(buf)
                     .map(Some)
                     .ok_or_else(|| failed(&"a run file record does not decode"))
@@ -263,10 +263,6 @@ impl Source {
 
 /// The head of one source in the merge heap (a min-heap on [`sort`]'s key).
 struct Head(Event, usize);
-
-fn order(a: &Event, b: &Event) -> Ordering {
-    (a.time, a.cloud, &a.event_id, &a.origin).cmp(&(b.time, b.cloud, &b.event_id, &b.origin))
-}
 
 impl PartialEq for Head {
     fn eq(&self, other: &Self) -> bool {
