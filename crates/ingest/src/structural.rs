@@ -125,7 +125,8 @@ pub struct Scanner {
     escape_carry: bool,
     /// All ones when this block ended inside a string.
     in_string: u64,
-    avx2: bool,
+    /// [`simd_available`], asked once.
+    simd: bool,
 }
 
 impl Default for Scanner {
@@ -133,10 +134,7 @@ impl Default for Scanner {
         Scanner {
             escape_carry: false,
             in_string: 0,
-            #[cfg(target_arch = "x86_64")]
-            avx2: simd_available(),
-            #[cfg(not(target_arch = "x86_64"))]
-            avx2: false,
+            simd: simd_available(),
         }
     }
 }
@@ -146,8 +144,8 @@ impl Scanner {
     #[inline]
     pub fn next(&mut self, block: &[u8; 64]) -> Structural {
         #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: `avx2` is set only when the CPU supports AVX2 and carry-less multiply.
+        if self.simd {
+            // SAFETY: `simd` is set only when the CPU supports AVX2 and carry-less multiply.
             return unsafe { self.next_avx2(block) };
         }
         let c = classify_portable(block);
@@ -279,31 +277,28 @@ mod tests {
 
     /// Structural offsets from the block scanner.
     fn scanned(buf: &[u8]) -> Vec<usize> {
-        let mut out = Vec::new();
-        for (at, s) in Blocks::new(buf, 0) {
-            let mut bits = s.open | s.close | s.comma;
-            while bits != 0 {
-                out.push(at + bits.trailing_zeros() as usize);
-                bits &= bits - 1;
-            }
-        }
-        out
+        offsets(Blocks::new(buf, 0))
     }
 
     /// Structural offsets from the portable scanner, whatever the CPU has.
     fn scanned_portably(buf: &[u8]) -> Vec<usize> {
-        let mut scanner = Scanner {
-            avx2: false,
+        let scanner = Scanner {
+            simd: false,
             ..Scanner::default()
         };
+        offsets(Blocks {
+            buf,
+            at: 0,
+            scanner,
+        })
+    }
+
+    fn offsets(blocks: Blocks) -> Vec<usize> {
         let mut out = Vec::new();
-        for (n, chunk) in buf.chunks(64).enumerate() {
-            let mut block = [b' '; 64];
-            block[..chunk.len()].copy_from_slice(chunk);
-            let s = scanner.next(&block);
+        for (at, s) in blocks {
             let mut bits = s.open | s.close | s.comma;
             while bits != 0 {
-                out.push(n * 64 + bits.trailing_zeros() as usize);
+                out.push(at + bits.trailing_zeros() as usize);
                 bits &= bits - 1;
             }
         }
