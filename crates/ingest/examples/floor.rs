@@ -34,7 +34,9 @@ fn main() {
     inputs.par_iter().for_each_init(
         || vec![0u8; if lines { 8 << 20 } else { 0 }],
         |buf, input| {
-            let Input::File(p) = input else { return };
+            let Input::File { path: p, .. } = input else {
+                return;
+            };
             if !lines {
                 let n = with_small_file(p, |plain, _| plain.len()).unwrap_or(0);
                 bytes.fetch_add(n as u64, Ordering::Relaxed);

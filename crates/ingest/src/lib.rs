@@ -42,10 +42,11 @@ pub fn read_input_into(input: &Input, opts: &Options, sink: Option<decode::Sink>
     let mut decoder = decode::Decoder::new(opts, &name);
     decoder.sink = sink;
     let small = match input {
-        Input::File(p) => std::fs::metadata(p)
+        // Asked again, not taken from the listing: a log can grow in between.
+        Input::File { path, .. } => std::fs::metadata(path)
             .map(|m| m.len() <= source::WHOLE_FILE_LIMIT)
             .unwrap_or(false)
-            .then_some(p),
+            .then_some(path),
         Input::Stdin => None,
     };
     let opened = match small {
@@ -151,7 +152,7 @@ pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
 /// file; results come back in input order.
 fn map_largest_first<T: Send>(inputs: &[Input], f: impl Fn(&Input) -> T + Sync) -> Vec<T> {
     let size = |input: &Input| match input {
-        Input::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        Input::File { listed_bytes, .. } => *listed_bytes,
         Input::Stdin => 0,
     };
     let mut order: Vec<(u64, usize)> = inputs.iter().map(size).zip(0..).collect();
@@ -182,15 +183,11 @@ mod tests {
     fn largest_inputs_are_read_first_and_results_keep_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let sizes = [3usize, 700, 0, 5000, 42];
-        let inputs: Vec<Input> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let p = dir.path().join(format!("f{i}"));
-                std::fs::write(&p, vec![b'x'; *n]).unwrap();
-                Input::File(p)
-            })
-            .collect();
+        for (i, n) in sizes.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("f{i}")), vec![b'x'; *n]).unwrap();
+        }
+        let (inputs, errors) = source::expand(&[dir.path().to_path_buf()]);
+        assert!(errors.is_empty());
         let taken = Mutex::new(Vec::new());
         let one_thread = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
@@ -198,10 +195,10 @@ mod tests {
             .unwrap();
         let results = one_thread.install(|| {
             map_largest_first(&inputs, |input| {
-                let Input::File(p) = input else {
+                let Input::File { path, .. } = input else {
                     unreachable!()
                 };
-                let n = std::fs::metadata(p).unwrap().len();
+                let n = std::fs::metadata(path).unwrap().len();
                 taken.lock().unwrap().push(n);
                 n
             })

@@ -8,14 +8,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    File(PathBuf),
+    /// A file, and its size when the paths were expanded (it may grow before it is read).
+    File {
+        path: PathBuf,
+        listed_bytes: u64,
+    },
     Stdin,
 }
 
 impl Input {
     pub fn name(&self) -> String {
         match self {
-            Input::File(p) => p.display().to_string(),
+            Input::File { path, .. } => path.display().to_string(),
             Input::Stdin => "<stdin>".to_string(),
         }
     }
@@ -46,7 +50,10 @@ fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<(String, String)>) {
         }
     };
     if meta.is_file() {
-        out.push(Input::File(path.to_path_buf()));
+        out.push(Input::File {
+            path: path.to_path_buf(),
+            listed_bytes: meta.len(),
+        });
         return;
     }
     if !meta.is_dir() {
@@ -101,7 +108,7 @@ const BUFFER: usize = 256 * 1024;
 /// Open an input as a buffered stream of decompressed bytes.
 pub fn open(input: &Input) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
     let raw: Box<dyn Read + Send> = match input {
-        Input::File(p) => Box::new(File::open(p)?),
+        Input::File { path, .. } => Box::new(File::open(path)?),
         Input::Stdin => Box::new(io::stdin()),
     };
     decompress(raw)
