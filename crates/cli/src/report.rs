@@ -145,7 +145,12 @@ fn print_diagnostics(diagnostics: &[Diagnostic], input: &InputArgs) {
 
 pub fn print_summary(s: &Summary, started: Instant, alerts: Option<usize>) {
     let secs = started.elapsed().as_secs_f64().max(1e-9);
-    let skipped: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    // Some kinds are named by log fields (an Azure category, an EventBridge detail-type).
+    let skipped: Vec<String> = s
+        .skipped
+        .iter()
+        .map(|(k, v)| format!("{}={v}", terminal(k)))
+        .collect();
     let mut line = format!(
         "snaptrail: {} files, {} records, {} events, {} bad records, {} skipped{}, {} prefiltered, {} merged",
         s.files,

@@ -214,6 +214,29 @@ fn log_text_cannot_attack_any_output_format() {
         err.contains("unparseable time") && !err.contains('\u{1b}') && !err.contains('\u{202e}'),
         "{err}"
     );
+    // The run summary names skipped record kinds, some of them from log fields (an Azure
+    // category, an EventBridge detail-type): neutralized as well.
+    let skipped = dir.path().join("skipped.jsonl");
+    let azure = serde_json::json!({"category": "\u{1b}[2J\u{202e}Policy", "operationName": "x"});
+    let bridge = serde_json::json!({"detail-type": "\u{1b}]0;title\u{7}", "detail": {"a": 1}});
+    std::fs::write(&skipped, format!("{azure}\n{bridge}\n")).unwrap();
+    let err = String::from_utf8(
+        snaptrail()
+            .args(["events"])
+            .arg(&skipped)
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .unwrap();
+    assert!(
+        err.contains("azure:") && err.contains("eventbridge:"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}') && !err.contains('\u{202e}'),
+        "{err}"
+    );
     // Decoded JSON keeps the original value: neutralizing is an encoding, not a loss.
     let out = snaptrail()
         .args(["hunt", "--no-state", "--format", "jsonl"])
