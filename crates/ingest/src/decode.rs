@@ -12,7 +12,7 @@ use serde_json::Value;
 use snaptrail_model::Event;
 
 /// Bytes read from a stream at a time.
-const CHUNK: usize = 8 << 20;
+const CHUNK: usize = 512 << 10;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {

@@ -112,9 +112,20 @@ impl Collapser {
     }
 }
 
-/// Put events in the order [`Collapser`] and the spool's merge expect.
-pub fn sort(events: &mut [Event]) {
-    events.sort_by(order);
+/// Put events in the order [`Collapser`] and the spool's merge expect. Positions are sorted,
+/// not events: an event is a few hundred bytes, and a merge sort moving them spent a tenth of a
+/// hunt heavy in relevant records in `memmove`. Here each event moves twice.
+pub fn sort(events: &mut Vec<Event>) {
+    let by = sorted_positions(events);
+    let mut slots: Vec<Option<Event>> = events.drain(..).map(Some).collect();
+    events.extend(by.into_iter().filter_map(|i| slots[i].take()));
+}
+
+/// Positions of `events` in [`sort`]'s order (a stable sort, as `sort` is).
+pub fn sorted_positions(events: &[Event]) -> Vec<usize> {
+    let mut by: Vec<usize> = (0..events.len()).collect();
+    by.sort_by(|&a, &b| order(&events[a], &events[b]));
+    by
 }
 
 /// [`sort`]'s order: time, then a tie-break that does not depend on input order.

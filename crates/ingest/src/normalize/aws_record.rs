@@ -116,7 +116,10 @@ fn some(s: Option<&str>) -> Option<&str> {
 
 /// Normalize `raw` if it is a plain CloudTrail record; `None` sends it the general way.
 pub fn normalize(raw: &[u8], origin: &str) -> Option<Result<Normalized, String>> {
-    let r: Record = serde_json::from_slice(raw).ok()?;
+    // Checked as UTF-8 once, whole: borrowing from bytes checks each string on its own, a
+    // call per field (and skips the ignored ones, which the general path would reject).
+    let text = std::str::from_utf8(raw).ok()?;
+    let r: Record = serde_json::from_str(text).ok()?;
     let null = Value::Null;
     let fields = Fields {
         name: r.event_name,
@@ -218,5 +221,18 @@ mod tests {
             );
             assert!(normalize(raw.as_bytes(), "o").is_none(), "{identity}");
         }
+    }
+
+    #[test]
+    fn invalid_utf8_anywhere_goes_the_general_way() {
+        // In a field the fast path skips: it used to be accepted here while the general path
+        // (and so a hunt with --no-prefilter) reported the record as bad.
+        let mut raw = br#"{"eventName":"CreateSnapshot","eventTime":"2026-01-01T00:00:00Z","tlsDetails":{"clientProvidedHostHeader":"x"}}"#.to_vec();
+        let at = raw.iter().position(|&b| b == b'x').unwrap();
+        raw[at] = 0xff;
+        assert!(normalize(&raw, "o").is_none());
+        assert!(serde_json::from_slice::<Value>(&raw).is_err());
+        raw[at] = b'x';
+        assert!(normalize(&raw, "o").is_some());
     }
 }
