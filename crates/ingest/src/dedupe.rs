@@ -114,11 +114,21 @@ impl Collapser {
 
 /// Put events in the order [`Collapser`] and the spool's merge expect. Positions are sorted,
 /// not events: an event is a few hundred bytes, and a merge sort moving them spent a tenth of a
-/// hunt heavy in relevant records in `memmove`. Here each event moves twice.
-pub fn sort(events: &mut Vec<Event>) {
-    let by = sorted_positions(events);
-    let mut slots: Vec<Option<Event>> = events.drain(..).map(Some).collect();
-    events.extend(by.into_iter().filter_map(|i| slots[i].take()));
+/// hunt heavy in relevant records in `memmove`. The order is then applied in place, one swap
+/// per event, cycle by cycle (no second buffer of events to fault in).
+pub fn sort(events: &mut [Event]) {
+    let mut by = sorted_positions(events);
+    for start in 0..by.len() {
+        let mut at = start;
+        // `by[at]` is where the event that belongs at `at` is now; `at` once placed.
+        while by[at] != start {
+            let from = by[at];
+            events.swap(at, from);
+            by[at] = at;
+            at = from;
+        }
+        by[at] = at;
+    }
 }
 
 /// Positions of `events` in [`sort`]'s order (a stable sort, as `sort` is).

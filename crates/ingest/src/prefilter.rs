@@ -11,7 +11,7 @@
 //! Both paths are conservative by construction, and `tests/` checks on the corpus and on
 //! simulated data that hunting with and without the prefilter gives identical results.
 
-use crate::normalize::{ATTACK_TOOLS, aws};
+use crate::normalize::{ATTACK_TOOLS, attack_tools, aws};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem::Finder;
 use std::cell::RefCell;
@@ -173,13 +173,7 @@ fn name_matters(name: &[u8]) -> bool {
 
 /// Is this plainly written user agent an offensive tool's?
 fn agent_is_tool(ua: &[u8]) -> bool {
-    static TOOLS: OnceLock<AhoCorasick> = OnceLock::new();
-    let tools = TOOLS.get_or_init(|| {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build(ATTACK_TOOLS)
-            .unwrap_or_else(|e| panic!("tool names are static and valid: {e}"))
-    });
+    let tools = attack_tools();
     AGENTS.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(known) = cache.get(ua) {

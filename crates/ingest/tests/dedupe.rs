@@ -78,3 +78,36 @@ fn gcp_first_and_last_entries_are_one_operation() {
     assert_eq!(batch.events.len(), 1);
     assert_eq!(batch.events[0].merged_ids, vec!["i2"]);
 }
+
+fn event_at(second: i64, id: &str, origin: &str) -> snaptrail_model::Event {
+    serde_json::from_value(json!({
+        "time": jiff::Timestamp::from_second(second).unwrap(), "cloud": "aws", "account": "1",
+        "principal": "p", "principal_kind": "user", "service": "ec2", "operation": "CreateSnapshot",
+        "component": "create", "outcome": {"success": true}, "event_id": id, "origin": origin
+    }))
+    .unwrap()
+}
+
+proptest::proptest! {
+    /// `sort` applies a sorted permutation in place, swap by swap: it must give exactly what a
+    /// stable sort of the events themselves gives, duplicates and already-placed events included.
+    #[test]
+    fn sorting_in_place_equals_a_stable_sort(keys in proptest::collection::vec((0i64..6, 0u8..4, 0u8..3), 0..60)) {
+        let events: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (t, id, o))| {
+                let mut ev = event_at(*t, &format!("id-{id}"), &format!("f:{o}"));
+                // Tells apart events equal in every key the order looks at.
+                ev.account = i.to_string();
+                ev
+            })
+            .collect();
+        let mut expected = events.clone();
+        expected.sort_by(snaptrail_ingest::dedupe::order);
+        let mut got = events;
+        snaptrail_ingest::dedupe::sort(&mut got);
+        let accounts = |v: &[snaptrail_model::Event]| v.iter().map(|e| e.account.clone()).collect::<Vec<_>>();
+        proptest::prop_assert_eq!(accounts(&got), accounts(&expected));
+    }
+}

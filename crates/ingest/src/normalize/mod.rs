@@ -41,8 +41,18 @@ pub fn push_fact(facts: &mut Vec<String>, fact: impl Into<String>) {
 /// User agents of offensive tooling: Pacu suffixes `Pacu-Session-<uuid>`, Stratus Red Team
 /// uses `stratus-red-team_<uuid>`.
 pub fn is_attack_tool_agent(agent: &str) -> bool {
-    let lower = agent.to_ascii_lowercase();
-    ATTACK_TOOLS.iter().any(|tool| lower.contains(tool))
+    attack_tools().is_match(agent)
+}
+
+/// [`ATTACK_TOOLS`], matched in any case without lower-casing a copy of the agent first.
+pub fn attack_tools() -> &'static aho_corasick::AhoCorasick {
+    static TOOLS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(|| {
+        aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(ATTACK_TOOLS)
+            .unwrap_or_else(|e| panic!("tool names are static and valid: {e}"))
+    })
 }
 
 /// Lower-case markers of offensive tooling in user agents (the prefilter looks for them too).
