@@ -169,6 +169,7 @@ fn open_run(path: &PathBuf) -> Result<Source, String> {
         path: path.clone(),
         reader: BufReader::with_capacity(READ_BUFFER, file),
         buf: Vec::new(),
+        decoder: crate::codec::Decoder::default(),
     })
 }
 
@@ -195,9 +196,10 @@ fn write_events<E: std::borrow::Borrow<Event>>(
     let file = std::fs::File::create(path).map_err(failed)?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let mut bytes = Vec::with_capacity(4096);
+    let mut encoder = crate::codec::Encoder::default();
     for ev in events {
         bytes.clear();
-        crate::codec::encode(ev.borrow(), &mut bytes);
+        encoder.encode(ev.borrow(), &mut bytes);
         w.write_all(&bytes).map_err(failed)?;
     }
     w.flush().map_err(failed)
@@ -241,6 +243,7 @@ enum Source {
         path: PathBuf,
         reader: BufReader<std::fs::File>,
         buf: Vec<u8>,
+        decoder: crate::codec::Decoder,
     },
 }
 
@@ -248,7 +251,12 @@ impl Source {
     fn next(&mut self) -> Result<Option<Event>, String> {
         match self {
             Source::Memory(it) => Ok(it.next()),
-            Source::Run { path, reader, buf } => {
+            Source::Run {
+                path,
+                reader,
+                buf,
+                decoder,
+            } => {
                 let failed = |e: &dyn std::fmt::Display| format!("spool {}: {e}", path.display());
                 let mut len = [0u8; 4];
                 match reader.read_exact(&mut len) {
@@ -258,7 +266,8 @@ impl Source {
                 }
                 buf.resize(u32::from_le_bytes(len) as usize, 0);
                 reader.read_exact(buf).map_err(|e| failed(&e))?;
-                crate::codec::decode(buf)
+                decoder
+                    .decode(buf)
                     .map(Some)
                     .ok_or_else(|| failed(&"a run file record does not decode"))
             }
