@@ -172,7 +172,7 @@ fn name_matters(name: &[u8]) -> bool {
 }
 
 /// Is this plainly written user agent an offensive tool's?
-fn agent_is_tool(ua: &[u8]) -> bool {
+pub(crate) fn agent_is_tool(ua: &[u8]) -> bool {
     let tools = attack_tools();
     AGENTS.with(|cache| {
         let mut cache = cache.borrow_mut();

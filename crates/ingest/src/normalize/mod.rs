@@ -41,7 +41,9 @@ pub fn push_fact(facts: &mut Vec<String>, fact: impl Into<String>) {
 /// User agents of offensive tooling: Pacu suffixes `Pacu-Session-<uuid>`, Stratus Red Team
 /// uses `stratus-red-team_<uuid>`.
 pub fn is_attack_tool_agent(agent: &str) -> bool {
-    attack_tools().is_match(agent)
+    // The prefilter's remembered verdicts: a trail holds a few hundred distinct agents, and a
+    // lookup costs a fraction of a search.
+    crate::prefilter::agent_is_tool(agent.as_bytes())
 }
 
 /// [`ATTACK_TOOLS`], matched in any case without lower-casing a copy of the agent first.
