@@ -47,7 +47,7 @@ fn finish(
     input: &InputArgs,
     started: Instant,
 ) -> Result<(), String> {
-    print_diagnostics(diagnostics, input);
+    print_diagnostics(diagnostics, summary.unkept_diagnostics, input);
     if input.strict && summary.has_bad_input() {
         print_summary(summary, started, None);
         return Err("bad input and --strict: see the diagnostics above".into());
@@ -119,7 +119,7 @@ thread_local! {
     static REPORT_START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic], input: &InputArgs) {
+fn print_diagnostics(diagnostics: &[Diagnostic], unkept: u64, input: &InputArgs) {
     if input.quiet {
         return;
     }
@@ -140,6 +140,12 @@ fn print_diagnostics(diagnostics: &[Diagnostic], input: &InputArgs) {
                 n - SHOWN_PER_FILE
             );
         }
+    }
+    if unkept > 0 {
+        eprintln!(
+            "snaptrail: bad input: {unkept} more problems counted but not kept (at most {} per file)",
+            snaptrail_ingest::decode::KEPT_DIAGNOSTICS
+        );
     }
 }
 

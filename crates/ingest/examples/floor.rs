@@ -32,13 +32,26 @@ fn main() {
     let (inputs, _) = expand(&paths);
     let (bytes, newlines) = (AtomicU64::new(0), AtomicU64::new(0));
     inputs.par_iter().for_each_init(
-        || vec![0u8; if lines { 8 << 20 } else { 0 }],
+        // The decoder's own read size, so the floor reads the way a hunt does.
+        || {
+            vec![
+                0u8;
+                if lines {
+                    snaptrail_ingest::decode::CHUNK
+                } else {
+                    0
+                }
+            ]
+        },
         |buf, input| {
             let Input::File { path: p, .. } = input else {
                 return;
             };
             if !lines {
-                let n = with_small_file(p, |plain, _| plain.len()).unwrap_or(0);
+                let n = with_small_file(p, |plain, _| plain.len())
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
                 bytes.fetch_add(n as u64, Ordering::Relaxed);
                 return;
             }

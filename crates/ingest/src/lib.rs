@@ -49,31 +49,39 @@ pub fn read_input_into(input: &Input, opts: &Options, sink: Option<decode::Sink>
             .then_some(path),
         Input::Stdin => None,
     };
-    let opened = match small {
+    let whole = match small {
         Some(path) => source::with_small_file(path, |bytes, failure| {
             decoder.read_slice(bytes);
             if let Some(e) = failure {
                 decoder.read_failed(bytes.len() as u64, &e);
             }
         }),
-        None => source::open(input).map(|(stream, _)| decoder.read_chunked(stream)),
+        None => Ok(None),
     };
+    // Large, or small but too large once decompressed: streamed through a bounded buffer.
+    let opened = match whole {
+        Ok(None) => source::open(input).map(|(stream, _)| decoder.read_chunked(stream)),
+        other => other.map(|_| ()),
+    };
+    let mut out = decoder.finish();
     if let Err(e) = opened {
-        unreadable(&mut decoder.out, &name, &e);
+        unreadable(&mut out, &name, &e);
     }
-    decoder.out.summary.files += 1;
-    decoder.out
+    out.summary.files += 1;
+    out
 }
 
 /// Decode bytes already in memory (compressed or not) as if read from a file called `name`.
 pub fn read_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> FileOutput {
     let mut decoder = decode::Decoder::new(opts, name);
-    match source::decompress(Box::new(std::io::Cursor::new(bytes))) {
-        Ok((stream, _)) => decoder.read_chunked(stream),
-        Err(e) => unreadable(&mut decoder.out, name, &e),
+    let opened = source::decompress(Box::new(std::io::Cursor::new(bytes)))
+        .map(|(stream, _)| decoder.read_chunked(stream));
+    let mut out = decoder.finish();
+    if let Err(e) = opened {
+        unreadable(&mut out, name, &e);
     }
-    decoder.out.summary.files += 1;
-    decoder.out
+    out.summary.files += 1;
+    out
 }
 
 /// A file that could not be read at all.

@@ -46,6 +46,13 @@ pub struct Summary {
     pub bad_records: u64,
     /// Records that are not cloud audit records, by kind.
     pub skipped: BTreeMap<String, u64>,
+    /// Diagnostics counted but not kept, past the cap per file (`decode::KEPT_DIAGNOSTICS`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unkept_diagnostics: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -60,6 +67,7 @@ impl Summary {
         self.merged += other.merged;
         self.events += other.events;
         self.bad_records += other.bad_records;
+        self.unkept_diagnostics += other.unkept_diagnostics;
         for (k, v) in &other.skipped {
             *self.skipped.entry(k.clone()).or_insert(0) += v;
         }

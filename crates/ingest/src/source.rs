@@ -146,11 +146,14 @@ thread_local! {
 }
 
 /// Read a small file whole and decompress it into a reused buffer, then hand the bytes to `f`.
-/// A decompression error is returned beside the bytes that came before it.
+/// A decompression error is returned beside the bytes that came before it. `Ok(None)` when it
+/// decompresses to more than [`crate::decode::WHOLE_DOCUMENT`] bytes (a small file can be a
+/// gzip bomb): it must be streamed instead.
 pub fn with_small_file<T>(
     path: &Path,
     f: impl FnOnce(&[u8], Option<io::Error>) -> T,
-) -> io::Result<T> {
+) -> io::Result<Option<T>> {
+    let limit = crate::decode::WHOLE_DOCUMENT;
     RAW.with(|raw| {
         PLAIN.with(|plain| {
             let mut raw = raw.borrow_mut();
@@ -158,24 +161,28 @@ pub fn with_small_file<T>(
             raw.clear();
             File::open(path)?.read_to_end(&mut raw)?;
             let failure = match sniff(&raw) {
-                Compression::None => return Ok(f(&raw, None)),
+                Compression::None => return Ok(Some(f(&raw, None))),
                 Compression::Gzip => {
                     plain.clear();
                     INFLATE
-                        .with(|d| gunzip_into(&mut d.borrow_mut(), &raw, &mut plain))
+                        .with(|d| gunzip_into(&mut d.borrow_mut(), &raw, &mut plain, limit))
                         .err()
                 }
                 Compression::Zstd => {
                     plain.clear();
                     match zstd::Decoder::with_buffer(&raw[..]) {
-                        Ok(mut d) => d.read_to_end(&mut plain).err(),
+                        Ok(d) => d.take(limit as u64 + 1).read_to_end(&mut plain).err(),
                         Err(e) => Some(e),
                     }
                 }
             };
-            let result = f(&plain, failure);
+            let too_large = plain.len() > limit
+                || failure
+                    .as_ref()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::FileTooLarge);
+            let result = (!too_large).then(|| f(&plain, failure));
             // Keep the buffers for the next file, unless one file made them huge.
-            if plain.capacity() > 64 * WHOLE_FILE_LIMIT as usize {
+            if plain.capacity() > 4 * WHOLE_FILE_LIMIT as usize {
                 *plain = Vec::new();
             }
             Ok(result)
@@ -184,8 +191,14 @@ pub fn with_small_file<T>(
 }
 
 /// Decompress every gzip member of `raw` (RFC 1952) into `out` with a reused inflate state,
-/// checking each member's CRC-32 and length. On error, `out` holds what came before it.
-pub fn gunzip_into(d: &mut flate2::Decompress, raw: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+/// checking each member's CRC-32 and length. On error, `out` holds what came before it. Past
+/// `limit` bytes of output it stops with [`io::ErrorKind::FileTooLarge`].
+pub fn gunzip_into(
+    d: &mut flate2::Decompress,
+    raw: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<()> {
     use flate2::{FlushDecompress, Status};
     let bad = |m: &str| io::Error::new(io::ErrorKind::InvalidData, m.to_string());
     let eof = || io::Error::new(io::ErrorKind::UnexpectedEof, "gzip stream truncated");
@@ -234,6 +247,12 @@ pub fn gunzip_into(d: &mut flate2::Decompress, raw: &[u8], out: &mut Vec<u8>) ->
                 .decompress_vec(input, out, FlushDecompress::None)
                 .map_err(|e| bad(&e.to_string()))?;
             input = &input[(d.total_in() - in_before) as usize..];
+            if out.len() > limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    "decompresses to more than can be held whole",
+                ));
+            }
             match status {
                 Status::StreamEnd => break,
                 _ if input.is_empty() && d.total_out() == out_before => return Err(eof()),
@@ -277,7 +296,7 @@ mod tests {
         let stream = [gz(&a, 1), gz(&b, 9), gz(b"", 6)].concat();
         let mut d = flate2::Decompress::new(false);
         let mut out = Vec::new();
-        gunzip_into(&mut d, &stream, &mut out).unwrap();
+        gunzip_into(&mut d, &stream, &mut out, usize::MAX).unwrap();
         let mut want = Vec::new();
         MultiGzDecoder::new(&stream[..])
             .read_to_end(&mut want)
@@ -285,7 +304,7 @@ mod tests {
         assert_eq!(out, want);
         // The same state serves the next file.
         out.clear();
-        gunzip_into(&mut d, &gz(&b, 6), &mut out).unwrap();
+        gunzip_into(&mut d, &gz(&b, 6), &mut out, usize::MAX).unwrap();
         assert_eq!(out, b);
     }
 
@@ -295,15 +314,15 @@ mod tests {
         let z = gz(&data, 6);
         let mut d = flate2::Decompress::new(false);
         let mut out = Vec::new();
-        let err = gunzip_into(&mut d, &z[..z.len() / 2], &mut out).unwrap_err();
+        let err = gunzip_into(&mut d, &z[..z.len() / 2], &mut out, usize::MAX).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert!(!out.is_empty() && data.starts_with(&out));
         let mut flipped = z.clone();
         let n = flipped.len();
         flipped[n - 6] ^= 0xff; // inside the stored CRC
         out.clear();
-        assert!(gunzip_into(&mut d, &flipped, &mut out).is_err());
+        assert!(gunzip_into(&mut d, &flipped, &mut out, usize::MAX).is_err());
         out.clear();
-        assert!(gunzip_into(&mut d, &[0x1f, 0x8b, 0x08], &mut out).is_err());
+        assert!(gunzip_into(&mut d, &[0x1f, 0x8b, 0x08], &mut out, usize::MAX).is_err());
     }
 }

@@ -14,6 +14,9 @@ pub struct Split {
     pub complete: bool,
     /// Just past the array's closing `]` (or the end of the input).
     pub end: usize,
+    /// Where the text of the element after the last top-level comma begins: with `complete`
+    /// false, splitting can resume there once more input has come (see `split_elements`).
+    pub resume: usize,
 }
 
 /// Skip ASCII whitespace (and a UTF-8 byte-order mark at the very start).
@@ -53,24 +56,31 @@ pub fn envelope_array(buf: &[u8], start: usize) -> Option<usize> {
 /// (see [`crate::structural`]), and commas only where the depth is zero: an element is the
 /// text between two top-level separators.
 pub fn split_array(buf: &[u8], open: usize) -> Split {
+    split_elements(buf, open + 1)
+}
+
+/// Split array elements starting at `start`, a position just inside the array (after its `[`
+/// or after a top-level comma), outside any string. A stream too large to hold splits a
+/// buffer, keeps the unfinished element from `resume` on, and splits again from there.
+pub fn split_elements(buf: &[u8], start: usize) -> Split {
     #[cfg(target_arch = "x86_64")]
     if crate::structural::simd_available() {
-        // SAFETY: the CPU has every feature `split_array_simd` is compiled for.
-        return unsafe { split_array_simd(buf, open) };
+        // SAFETY: the CPU has every feature `split_elements_simd` is compiled for.
+        return unsafe { split_elements_simd(buf, start) };
     }
-    split_array_with(buf, open)
+    split_elements_with(buf, start)
 }
 
 /// The splitter compiled with the vector features, so the block scanner inlines into it and
 /// bit counts are single instructions.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1")]
-unsafe fn split_array_simd(buf: &[u8], open: usize) -> Split {
-    split_array_with(buf, open)
+unsafe fn split_elements_simd(buf: &[u8], start: usize) -> Split {
+    split_elements_with(buf, start)
 }
 
 #[inline(always)]
-fn split_array_with(buf: &[u8], open: usize) -> Split {
+fn split_elements_with(buf: &[u8], start: usize) -> Split {
     let mut elements = Vec::new();
     let mut newlines = Vec::new();
     let mut push = |elements: &mut Vec<Range<usize>>, from: usize, from_nl: usize, to: usize| {
@@ -83,10 +93,10 @@ fn split_array_with(buf: &[u8], open: usize) -> Split {
     let mut depth = 0usize;
     // Where the current element's text may begin: just after `[` or the last top-level comma,
     // and the newlines before it.
-    let mut from = open + 1;
+    let mut from = start;
     let mut from_nl = memchr::memchr_iter(b'\n', &buf[..from]).count();
     let mut block_nl = from_nl;
-    for (at, s) in crate::structural::Blocks::new(buf, open + 1) {
+    for (at, s) in crate::structural::Blocks::new(buf, start) {
         // Inside a record, a block with fewer closing brackets than the depth cannot end it:
         // count instead of visiting each bracket (most blocks, most of the time).
         let closes = s.close.count_ones() as usize;
@@ -137,6 +147,7 @@ fn split_array_with(buf: &[u8], open: usize) -> Split {
                     newlines,
                     complete: true,
                     end: i + 1,
+                    resume: i + 1,
                 };
             }
             // A stray `}` at depth zero is part of the element's (broken) text.
@@ -149,6 +160,7 @@ fn split_array_with(buf: &[u8], open: usize) -> Split {
         newlines,
         complete: false,
         end: buf.len(),
+        resume: from,
     }
 }
 

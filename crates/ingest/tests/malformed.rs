@@ -138,20 +138,6 @@ fn deeply_nested_json_is_refused_not_overflowed() {
 }
 
 #[test]
-fn a_100_mb_single_line_is_read() {
-    // One relevant record whose request carries a 100 MB string, between two normal lines.
-    let big = format!(
-        "{{\"eventTime\":\"2026-01-01T00:00:00Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"big\",\"requestParameters\":{{\"volumeId\":\"vol-big\",\"description\":\"{}\"}}}}",
-        "x".repeat(100 * 1024 * 1024)
-    );
-    let text = format!("{}\n{big}\n{}\n", good(1), good(2));
-    let out = read_bytes("big.jsonl", text.into_bytes(), &OPTS);
-    assert_eq!(out.summary.bad_records, 0);
-    assert_eq!(out.events.len(), 3);
-    assert!(out.events.iter().any(|e| e.event_id == "big"));
-}
-
-#[test]
 fn a_reused_read_buffer_never_shows_an_earlier_file() {
     // Both reads run on this thread, so they share its read buffer. The first fills it (and
     // more) with complete lines; the second ends in a cut line that stale bytes could "finish".

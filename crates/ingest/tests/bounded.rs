@@ -1,0 +1,161 @@
+//! Memory stays bounded whatever the input: nothing larger than `WHOLE_DOCUMENT` is held whole
+//! (an envelope or array streams record by record, anything else is read as JSON lines), a
+//! small gzip that inflates past it is streamed, and diagnostics are capped per file while the
+//! counts stay exact.
+
+mod common;
+use common::*;
+use snaptrail_ingest::decode::{KEPT_DIAGNOSTICS, WHOLE_DOCUMENT};
+use snaptrail_ingest::{Options, read_bytes};
+use std::io::Write;
+
+const OPTS: Options = Options {
+    prefilter: false,
+    only_relevant: false,
+};
+
+fn record(i: usize) -> String {
+    format!(
+        "{{\"eventVersion\":\"1.09\",\"eventTime\":\"2026-01-01T00:00:{:02}Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"id-{i}\",\"recipientAccountId\":\"111122223333\",\"requestParameters\":{{\"volumeId\":\"vol-{i}\"}}}}",
+        i % 60
+    )
+}
+
+/// Enough records to pass the limit once joined.
+fn past_the_limit() -> usize {
+    WHOLE_DOCUMENT / record(0).len() + 1000
+}
+
+#[test]
+fn a_line_under_the_limit_is_read_and_one_over_it_is_one_bad_record() {
+    let with = |len: usize| {
+        format!(
+            "{{\"eventTime\":\"2026-01-01T00:00:00Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"big\",\"requestParameters\":{{\"volumeId\":\"vol-big\",\"description\":\"{}\"}}}}",
+            "x".repeat(len)
+        )
+    };
+    let under = format!(
+        "{}\n{}\n{}\n",
+        record(1),
+        with(WHOLE_DOCUMENT - 4096),
+        record(2)
+    );
+    let out = read_bytes("under.jsonl", under.into_bytes(), &OPTS);
+    assert_eq!(out.summary.bad_records, 0);
+    assert!(out.events.iter().any(|e| e.event_id == "big"));
+    assert_eq!(out.events.len(), 3);
+
+    let over = format!(
+        "{}\n{}\n{}\n",
+        record(1),
+        with(WHOLE_DOCUMENT + 1),
+        record(2)
+    );
+    let out = read_bytes("over.jsonl", over.into_bytes(), &OPTS);
+    assert_eq!(out.summary.records, 3);
+    assert_eq!(out.summary.bad_records, 1);
+    assert_eq!(out.events.len(), 2, "the lines around it are read");
+    assert_eq!(out.diagnostics[0].location, "line 2");
+    assert!(out.diagnostics[0].message.contains("skipped"));
+}
+
+#[test]
+fn an_envelope_larger_than_the_limit_streams_with_its_line_numbers() {
+    let n = past_the_limit();
+    // Pretty-printed as the AWS CLI would: one record per line, inside `{"Records": [...]}`,
+    // with a broken record in the middle and a record after it.
+    let mut text = String::from("{\n  \"Records\": [\n");
+    for i in 0..n {
+        text += "    ";
+        text += &if i == n / 2 {
+            "{\"eventName\": \"CreateSnapshot\", \"eventTime\": }".to_string()
+        } else {
+            record(i)
+        };
+        text += if i + 1 < n { ",\n" } else { "\n" };
+    }
+    text += "  ]\n}\n";
+    text += &record(n);
+    text += "\n";
+    assert!(text.len() > WHOLE_DOCUMENT);
+    let out = read_bytes("big.json", text.into_bytes(), &OPTS);
+    assert_eq!(out.summary.records, n as u64 + 1);
+    assert_eq!(out.summary.bad_records, 1, "{:?}", out.diagnostics);
+    assert_eq!(out.events.len(), n);
+    assert_eq!(
+        out.diagnostics[0].location,
+        format!("line {}, record {}", n / 2 + 3, n / 2 + 1)
+    );
+    let last = out.events.iter().find(|e| e.event_id == format!("id-{n}"));
+    assert!(
+        last.is_some_and(|e| e.origin.ends_with(&format!("line {}", n + 5))),
+        "the line after the envelope is read as JSON lines, numbered on"
+    );
+}
+
+#[test]
+fn a_truncated_envelope_larger_than_the_limit_keeps_every_complete_record() {
+    let n = past_the_limit();
+    let records: Vec<String> = (0..n).map(record).collect();
+    let mut text = format!("{{\"Records\":[{}", records.join(","));
+    // Cut inside the next record.
+    text += ",{\"eventName\":\"CreateSn";
+    let out = read_bytes("cut.json", text.into_bytes(), &OPTS);
+    assert_eq!(out.events.len(), n);
+    assert_eq!(out.summary.bad_records, 1);
+    assert!(out.diagnostics[0].message.contains("truncated"));
+    assert_eq!(
+        out.diagnostics[0].location,
+        format!("line 1, record {}", n + 1)
+    );
+}
+
+#[test]
+fn json_lines_with_a_broken_first_line_stream_past_the_limit() {
+    let n = past_the_limit();
+    let mut text = String::from("{\"eventName\": \"CreateSnapshot\", \"eventTime\": \n");
+    for i in 0..n {
+        text += &record(i);
+        text += "\n";
+    }
+    let out = read_bytes("broken-top.jsonl", text.into_bytes(), &OPTS);
+    assert_eq!(out.events.len(), n);
+    assert_eq!(out.summary.bad_records, 1);
+    assert_eq!(out.diagnostics[0].location, "line 1");
+}
+
+#[test]
+fn a_small_gzip_that_inflates_past_the_limit_is_streamed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = past_the_limit();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for i in 0..n {
+        writeln!(enc, "{}", record(i)).unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    assert!(
+        gz.len() as u64 <= snaptrail_ingest::source::WHOLE_FILE_LIMIT,
+        "read whole at first"
+    );
+    std::fs::write(dir.path().join("bomb.jsonl.gz"), gz).unwrap();
+    let batch = ingest(&[dir.path().to_path_buf()], EVERYTHING);
+    assert_eq!(batch.summary.records, n as u64);
+    assert_eq!(batch.summary.bad_records, 0);
+    assert_eq!(batch.events.len(), n);
+    assert_accounted(&batch);
+}
+
+#[test]
+fn diagnostics_are_capped_per_file_and_the_rest_counted() {
+    let bad = KEPT_DIAGNOSTICS + 50;
+    let mut text = String::new();
+    for i in 0..bad {
+        text += &record(i);
+        text += "\n{\"eventName\": broken\n";
+    }
+    let out = read_bytes("many.jsonl", text.into_bytes(), &OPTS);
+    assert_eq!(out.summary.bad_records, bad as u64);
+    assert_eq!(out.diagnostics.len(), KEPT_DIAGNOSTICS);
+    assert_eq!(out.summary.unkept_diagnostics, 50);
+    assert_eq!(out.events.len(), bad);
+}
