@@ -255,12 +255,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn skip(&mut self, kind: &str) {
-        *self
-            .out
-            .summary
-            .skipped
-            .entry(kind.to_string())
-            .or_insert(0) += 1;
+        self.out.summary.skip(kind, 1);
     }
 
     /// One raw record: prefilter, parse, dispatch.

@@ -26,6 +26,11 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Distinct kinds of skipped record counted apart.
+pub const SKIP_KINDS: usize = 64;
+/// Where skipped records of any further kind are counted.
+pub const OTHER_KINDS: &str = "other-kinds";
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub files: u64,
@@ -69,8 +74,20 @@ impl Summary {
         self.bad_records += other.bad_records;
         self.unkept_diagnostics += other.unkept_diagnostics;
         for (k, v) in &other.skipped {
-            *self.skipped.entry(k.clone()).or_insert(0) += v;
+            self.skip(k, *v);
         }
+    }
+
+    /// Count `n` skipped records of `kind`. Kinds are named partly by log fields (an
+    /// EventBridge detail-type, a GCP log name), so past [`SKIP_KINDS`] distinct ones the rest
+    /// are counted together under [`OTHER_KINDS`]: the map cannot grow with the input.
+    pub fn skip(&mut self, kind: &str, n: u64) {
+        let kind = if self.skipped.contains_key(kind) || self.skipped.len() < SKIP_KINDS {
+            kind
+        } else {
+            OTHER_KINDS
+        };
+        *self.skipped.entry(kind.to_string()).or_insert(0) += n;
     }
 
     pub fn skipped_total(&self) -> u64 {

@@ -159,3 +159,27 @@ fn diagnostics_are_capped_per_file_and_the_rest_counted() {
     assert_eq!(out.summary.unkept_diagnostics, 50);
     assert_eq!(out.events.len(), bad);
 }
+
+#[test]
+fn skipped_kinds_named_by_log_fields_are_capped_and_still_counted() {
+    // EventBridge events that are not audit records are skipped by their detail-type, which
+    // the log writer chooses: a thousand distinct ones must not make a thousand counters.
+    let kinds = 1000;
+    let text: String = (0..kinds)
+        .map(|i| {
+            format!("{{\"detail-type\":\"Kind {i}\",\"source\":\"x\",\"detail\":{{\"a\":1}}}}\n")
+        })
+        .collect();
+    let out = read_bytes("kinds.jsonl", text.into_bytes(), &OPTS);
+    let s = &out.summary;
+    assert_eq!(
+        s.skipped_total(),
+        kinds as u64,
+        "every skipped record is counted"
+    );
+    assert_eq!(s.skipped.len(), snaptrail_ingest::report::SKIP_KINDS + 1);
+    assert_eq!(
+        s.skipped.get(snaptrail_ingest::report::OTHER_KINDS),
+        Some(&(kinds as u64 - snaptrail_ingest::report::SKIP_KINDS as u64))
+    );
+}
