@@ -9,25 +9,15 @@ use snaptrail_ingest::decode::{KEPT_DIAGNOSTICS, WHOLE_DOCUMENT};
 use snaptrail_ingest::{Options, read_bytes};
 use std::io::Write;
 
-const OPTS: Options = Options {
-    prefilter: false,
-    only_relevant: false,
-};
-
-fn record(i: usize) -> String {
-    format!(
-        "{{\"eventVersion\":\"1.09\",\"eventTime\":\"2026-01-01T00:00:{:02}Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"id-{i}\",\"recipientAccountId\":\"111122223333\",\"requestParameters\":{{\"volumeId\":\"vol-{i}\"}}}}",
-        i % 60
-    )
-}
+const OPTS: Options = EVERYTHING;
 
 /// Enough records to pass the limit once joined.
 fn past_the_limit() -> usize {
-    WHOLE_DOCUMENT / record(0).len() + 1000
+    WHOLE_DOCUMENT / good(0).len() + 1000
 }
 
 #[test]
-fn a_line_under_the_limit_is_read_and_one_over_it_is_one_bad_record() {
+fn a_line_under_the_limit_is_read_and_one_over_it_is_one_bad_good() {
     let with = |len: usize| {
         format!(
             "{{\"eventTime\":\"2026-01-01T00:00:00Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"big\",\"requestParameters\":{{\"volumeId\":\"vol-big\",\"description\":\"{}\"}}}}",
@@ -36,21 +26,16 @@ fn a_line_under_the_limit_is_read_and_one_over_it_is_one_bad_record() {
     };
     let under = format!(
         "{}\n{}\n{}\n",
-        record(1),
+        good(1),
         with(WHOLE_DOCUMENT - 4096),
-        record(2)
+        good(2)
     );
     let out = read_bytes("under.jsonl", under.into_bytes(), &OPTS);
     assert_eq!(out.summary.bad_records, 0);
     assert!(out.events.iter().any(|e| e.event_id == "big"));
     assert_eq!(out.events.len(), 3);
 
-    let over = format!(
-        "{}\n{}\n{}\n",
-        record(1),
-        with(WHOLE_DOCUMENT + 1),
-        record(2)
-    );
+    let over = format!("{}\n{}\n{}\n", good(1), with(WHOLE_DOCUMENT + 1), good(2));
     let out = read_bytes("over.jsonl", over.into_bytes(), &OPTS);
     assert_eq!(out.summary.records, 3);
     assert_eq!(out.summary.bad_records, 1);
@@ -70,12 +55,12 @@ fn an_envelope_larger_than_the_limit_streams_with_its_line_numbers() {
         text += &if i == n / 2 {
             "{\"eventName\": \"CreateSnapshot\", \"eventTime\": }".to_string()
         } else {
-            record(i)
+            good(i)
         };
         text += if i + 1 < n { ",\n" } else { "\n" };
     }
     text += "  ]\n}\n";
-    text += &record(n);
+    text += &good(n);
     text += "\n";
     assert!(text.len() > WHOLE_DOCUMENT);
     let out = read_bytes("big.json", text.into_bytes(), &OPTS);
@@ -94,9 +79,9 @@ fn an_envelope_larger_than_the_limit_streams_with_its_line_numbers() {
 }
 
 #[test]
-fn a_truncated_envelope_larger_than_the_limit_keeps_every_complete_record() {
+fn a_truncated_envelope_larger_than_the_limit_keeps_every_complete_good() {
     let n = past_the_limit();
-    let records: Vec<String> = (0..n).map(record).collect();
+    let records: Vec<String> = (0..n).map(good).collect();
     let mut text = format!("{{\"Records\":[{}", records.join(","));
     // Cut inside the next record.
     text += ",{\"eventName\":\"CreateSn";
@@ -115,7 +100,7 @@ fn json_lines_with_a_broken_first_line_stream_past_the_limit() {
     let n = past_the_limit();
     let mut text = String::from("{\"eventName\": \"CreateSnapshot\", \"eventTime\": \n");
     for i in 0..n {
-        text += &record(i);
+        text += &good(i);
         text += "\n";
     }
     let out = read_bytes("broken-top.jsonl", text.into_bytes(), &OPTS);
@@ -130,7 +115,7 @@ fn a_small_gzip_that_inflates_past_the_limit_is_streamed_whole() {
     let n = past_the_limit();
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     for i in 0..n {
-        writeln!(enc, "{}", record(i)).unwrap();
+        writeln!(enc, "{}", good(i)).unwrap();
     }
     let gz = enc.finish().unwrap();
     assert!(
@@ -150,7 +135,7 @@ fn diagnostics_are_capped_per_file_and_the_rest_counted() {
     let bad = KEPT_DIAGNOSTICS + 50;
     let mut text = String::new();
     for i in 0..bad {
-        text += &record(i);
+        text += &good(i);
         text += "\n{\"eventName\": broken\n";
     }
     let out = read_bytes("many.jsonl", text.into_bytes(), &OPTS);

@@ -6,17 +6,7 @@ use common::*;
 use snaptrail_ingest::{Options, read_bytes};
 use std::io::Write;
 
-const OPTS: Options = Options {
-    prefilter: false,
-    only_relevant: false,
-};
-
-fn good(i: usize) -> String {
-    format!(
-        "{{\"eventVersion\":\"1.09\",\"eventTime\":\"2026-01-01T00:00:{:02}Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"id-{i}\",\"recipientAccountId\":\"111122223333\",\"requestParameters\":{{\"volumeId\":\"vol-{i}\"}}}}",
-        i % 60
-    )
-}
+const OPTS: Options = EVERYTHING;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

@@ -75,3 +75,11 @@ pub fn comparable(events: &[snaptrail_model::Event]) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// A plain CloudTrail `CreateSnapshot` record, one line, with id `id-{i}`.
+pub fn good(i: usize) -> String {
+    format!(
+        "{{\"eventVersion\":\"1.09\",\"eventTime\":\"2026-01-01T00:00:{:02}Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"id-{i}\",\"recipientAccountId\":\"111122223333\",\"requestParameters\":{{\"volumeId\":\"vol-{i}\"}}}}",
+        i % 60
+    )
+}
