@@ -67,6 +67,9 @@ pub struct Decoder<'a> {
     pub sink: Option<Sink<'a>>,
     /// Diagnostics past [`KEPT_DIAGNOSTICS`].
     unkept: u64,
+    /// Bytes read at a time, and the most bytes of one document held whole.
+    chunk: usize,
+    whole: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -77,6 +80,8 @@ impl<'a> Decoder<'a> {
             out: FileOutput::default(),
             sink: None,
             unkept: 0,
+            chunk: CHUNK,
+            whole: WHOLE_DOCUMENT,
         }
     }
 
@@ -105,10 +110,23 @@ impl<'a> Decoder<'a> {
         self.diagnose(location, message.into(), false);
     }
 
+    /// Read `chunk` bytes at a time and hold at most `whole` bytes of one document, instead of
+    /// [`CHUNK`] and [`WHOLE_DOCUMENT`]: tests use tiny sizes so that every buffer boundary of
+    /// the streaming paths is crossed by small inputs.
+    pub fn with_buffers(mut self, chunk: usize, whole: usize) -> Self {
+        self.chunk = chunk.max(1);
+        self.whole = whole;
+        self
+    }
+
     /// Stream `reader` through a buffer, decoding each complete line as it arrives when the
-    /// input is JSON lines; anything else (a pretty-printed document, an envelope spanning
-    /// lines) is read whole. A read error keeps everything decoded before it.
+    /// input is JSON lines; anything else is read whole up to a limit, then streamed (see
+    /// `stream`). A read error keeps everything decoded before it.
     pub fn read_chunked<R: std::io::Read>(&mut self, reader: R) {
+        if self.chunk != CHUNK {
+            self.read_chunked_into(reader, &mut vec![0; self.chunk]);
+            return;
+        }
         // One buffer per thread for every file it streams, kept initialized: zeroing 8 MB per
         // file (or per refill) costs as much as the kernel's copy into it.
         thread_local! {
@@ -235,21 +253,36 @@ impl<'a> Decoder<'a> {
             return;
         };
         let split = split_array(buf, open);
-        let last = split.elements.len();
-        for (i, (range, newlines)) in split.elements.into_iter().zip(split.newlines).enumerate() {
+        for (i, (range, newlines)) in split.elements.iter().zip(&split.newlines).enumerate() {
             self.out.summary.records += 1;
             let line = first_line + newlines;
             let origin = || format!("line {line}, record {}", i + 1);
-            if !split.complete && i + 1 == last {
+            if split.unfinished(range) {
                 self.bad(origin(), "truncated: the input ends inside this record");
                 continue;
             }
-            self.record(&buf[range], origin);
+            self.record(&buf[range.clone()], origin);
         }
-        if !split.complete && last == 0 {
+        if !split.complete && !split.ends_inside_element() {
+            let end = first_line + memchr::memchr_iter(b'\n', buf).count();
+            self.truncated_between(split.elements.len(), first_line, end);
+        }
+    }
+
+    /// The input ended between two elements of an array (or before the first), before it
+    /// closed: every record before was read, and the cut is still reported.
+    fn truncated_between(&mut self, records: usize, first_line: usize, end_line: usize) {
+        if records == 0 {
             self.bad(
                 format!("line {first_line}"),
                 "truncated: the input ends before any record",
+            );
+        } else {
+            self.bad(
+                format!("line {end_line}"),
+                format!(
+                    "truncated: the input ends after record {records}, before the array closes"
+                ),
             );
         }
     }

@@ -19,6 +19,18 @@ pub struct Split {
     pub resume: usize,
 }
 
+impl Split {
+    /// Whether `element` is the unfinished tail of an array the input ended inside.
+    pub fn unfinished(&self, element: &Range<usize>) -> bool {
+        !self.complete && element.start >= self.resume
+    }
+
+    /// Whether the input ended inside an element (rather than between two, or after the last).
+    pub fn ends_inside_element(&self) -> bool {
+        self.elements.last().is_some_and(|e| self.unfinished(e))
+    }
+}
+
 /// Skip ASCII whitespace (and a UTF-8 byte-order mark at the very start).
 pub fn skip_ws(buf: &[u8], mut i: usize) -> usize {
     if i == 0 && buf.starts_with(&[0xEF, 0xBB, 0xBF]) {

@@ -17,7 +17,7 @@ fn past_the_limit() -> usize {
 }
 
 #[test]
-fn a_line_under_the_limit_is_read_and_one_over_it_is_one_bad_good() {
+fn a_line_under_the_limit_is_read_and_one_over_it_is_one_bad_record() {
     let with = |len: usize| {
         format!(
             "{{\"eventTime\":\"2026-01-01T00:00:00Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"CreateSnapshot\",\"eventID\":\"big\",\"requestParameters\":{{\"volumeId\":\"vol-big\",\"description\":\"{}\"}}}}",
@@ -79,7 +79,7 @@ fn an_envelope_larger_than_the_limit_streams_with_its_line_numbers() {
 }
 
 #[test]
-fn a_truncated_envelope_larger_than_the_limit_keeps_every_complete_good() {
+fn a_truncated_envelope_larger_than_the_limit_keeps_every_complete_record() {
     let n = past_the_limit();
     let records: Vec<String> = (0..n).map(good).collect();
     let mut text = format!("{{\"Records\":[{}", records.join(","));
@@ -167,4 +167,66 @@ fn skipped_kinds_named_by_log_fields_are_capped_and_still_counted() {
         s.skipped.get(snaptrail_ingest::report::OTHER_KINDS),
         Some(&(kinds as u64 - snaptrail_ingest::report::SKIP_KINDS as u64))
     );
+}
+
+/// Decode `bytes` through buffers of `chunk` bytes holding at most `whole` bytes at once.
+fn streamed(bytes: &[u8], chunk: usize, whole: usize) -> snaptrail_ingest::decode::FileOutput {
+    let mut d = snaptrail_ingest::decode::Decoder::new(&OPTS, "f").with_buffers(chunk, whole);
+    d.read_chunked(bytes);
+    d.finish()
+}
+
+/// Decode `bytes` held whole, as a small file is.
+fn held_whole(bytes: &[u8]) -> snaptrail_ingest::decode::FileOutput {
+    let mut d = snaptrail_ingest::decode::Decoder::new(&OPTS, "f");
+    d.read_slice(bytes);
+    d.finish()
+}
+
+const BROKEN: &str = "{\"eventName\": \"CreateSnapshot\", \"eventTime\": }";
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Streaming an array or envelope (or JSON lines under a broken first line) through tiny
+    /// buffers gives what reading it whole gives: the same events with the same line and
+    /// record numbers, the same bad records and messages, the same counts. Cuts fall anywhere
+    /// after the array's opening, so truncation is streamed too.
+    #[test]
+    fn streaming_through_small_buffers_decodes_as_reading_whole(
+        records in proptest::collection::vec((0usize..1000, proptest::bool::weighted(0.2)), 1..30),
+        layout in 0u8..4,
+        cut in proptest::option::of(0usize..4000),
+        chunk in 1usize..200,
+        whole in 32usize..400,
+    ) {
+        let texts: Vec<String> = records
+            .iter()
+            .map(|&(i, broken)| if broken { BROKEN.to_string() } else { good(i) })
+            .collect();
+        let (prefix, mut text) = match layout {
+            0 => ("{\"Records\":[", format!("{{\"Records\":[{}]}}\n", texts.join(","))),
+            1 => ("{\n  \"Records\": [\n", format!("{{\n  \"Records\": [\n    {}\n  ]\n}}\n", texts.join(",\n    "))),
+            2 => ("[", format!("[\n{}\n]", texts.join(" ,\n"))),
+            _ => ("", format!("{BROKEN}\n{}\n", texts.join("\n"))),
+        };
+        if let Some(cut) = cut {
+            text.truncate(prefix.len() + cut % (text.len() - prefix.len() + 1));
+        }
+        let whole_out = held_whole(text.as_bytes());
+        let mut whole = whole;
+        if layout == 3 {
+            // Read whole, broken JSON lines with no complete line after the first are one
+            // broken document; streamed, they are lines. Only JSON lines are compared, with
+            // room for their longest line (a longer one is skipped by design, tested above).
+            proptest::prop_assume!(whole_out.summary.records > 1);
+            whole = whole.max(text.split('\n').map(str::len).max().unwrap_or(0) + 1);
+        }
+        let out = streamed(text.as_bytes(), chunk, whole);
+        proptest::prop_assert_eq!(comparable(&out.events), comparable(&whole_out.events));
+        let origins = |o: &snaptrail_ingest::decode::FileOutput| o.events.iter().map(|e| e.origin.clone()).collect::<Vec<_>>();
+        proptest::prop_assert_eq!(origins(&out), origins(&whole_out));
+        proptest::prop_assert_eq!(&out.diagnostics, &whole_out.diagnostics);
+        proptest::prop_assert_eq!(&out.summary, &whole_out.summary);
+    }
 }

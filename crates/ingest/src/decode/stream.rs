@@ -95,7 +95,7 @@ impl Decoder<'_> {
             skip_ws(first, 0) < first.len() && complete_json(first)
         });
         if !first_line_whole {
-            while !w.ended() && w.buf.len() < WHOLE_DOCUMENT {
+            while !w.ended() && w.buf.len() < self.whole {
                 w.grow();
                 w.fill();
             }
@@ -131,7 +131,7 @@ impl Decoder<'_> {
             if cut > 0 {
                 line += self.lines_of(&w.buf[..cut], line);
                 w.drop_front(cut);
-            } else if w.full() && w.buf.len() < WHOLE_DOCUMENT {
+            } else if w.full() && w.buf.len() < self.whole {
                 // One line longer than the buffer: grow until it ends.
                 w.grow();
             } else if w.full() {
@@ -158,8 +158,12 @@ impl Decoder<'_> {
         self.bad(
             format!("line {line}"),
             format!(
-                "a line longer than {} MB that is not an array of records: skipped",
-                WHOLE_DOCUMENT >> 20
+                "a line longer than {} that is not an array of records: skipped",
+                if self.whole >= 1 << 20 {
+                    format!("{} MB", self.whole >> 20)
+                } else {
+                    format!("{} bytes", self.whole)
+                }
             ),
         );
         loop {
@@ -185,13 +189,13 @@ impl Decoder<'_> {
         envelope: bool,
         mut line: usize,
     ) -> usize {
+        let first_line = line;
         let mut start = open + 1;
         let mut records = 0;
         loop {
             let split = split_elements(w.data(), start);
-            let last = split.elements.len();
-            for (i, (range, newlines)) in split.elements.iter().zip(&split.newlines).enumerate() {
-                let unfinished = !split.complete && i + 1 == last;
+            for (range, newlines) in split.elements.iter().zip(&split.newlines) {
+                let unfinished = split.unfinished(range);
                 if unfinished && !w.ended() {
                     // Its rest is still to come: decoded after the next read.
                     break;
@@ -211,13 +215,10 @@ impl Decoder<'_> {
                 return self.close_envelope(w, envelope, line);
             }
             if w.ended() {
-                if records == 0 {
-                    self.bad(
-                        format!("line {line}"),
-                        "truncated: the input ends before any record",
-                    );
-                }
                 line += w.drop_lines(w.filled);
+                if !split.ends_inside_element() {
+                    self.truncated_between(records, first_line, line);
+                }
                 return line;
             }
             // Keep the unfinished element and read on; an element alone filling the buffer
