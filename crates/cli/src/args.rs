@@ -115,7 +115,7 @@ pub struct InputArgs {
     /// Only the summary on stderr, no per-record diagnostics.
     #[arg(short, long)]
     pub quiet: bool,
-    /// More detail on stderr: every diagnostic kept (up to 200 per file, then a count), not the first 20 per file.
+    /// More detail on stderr: every diagnostic kept (up to 200 per file and 10,000 in all, then a count), not the first 20 per file.
     #[arg(short, long)]
     pub verbose: bool,
 }

@@ -104,9 +104,13 @@ pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
                 Ok(ev) => batch.events.push(ev),
                 Err(e) => {
                     batch.summary.bad_records += 1;
-                    batch
-                        .diagnostics
-                        .push(at_line(i, format!("not a normalized event: {e}")));
+                    if batch.diagnostics.len() < snaptrail_ingest::KEPT_DIAGNOSTICS_IN_ALL {
+                        batch
+                            .diagnostics
+                            .push(at_line(i, format!("not a normalized event: {e}")));
+                    } else {
+                        batch.summary.unkept_diagnostics += 1;
+                    }
                 }
             }
         }
@@ -143,8 +147,9 @@ fn print_diagnostics(diagnostics: &[Diagnostic], unkept: u64, input: &InputArgs)
     }
     if unkept > 0 {
         eprintln!(
-            "snaptrail: bad input: {unkept} more problems counted but not kept (at most {} per file)",
-            snaptrail_ingest::decode::KEPT_DIAGNOSTICS
+            "snaptrail: bad input: {unkept} more problems counted but not kept (at most {} per file, {} in all)",
+            snaptrail_ingest::decode::KEPT_DIAGNOSTICS,
+            snaptrail_ingest::KEPT_DIAGNOSTICS_IN_ALL
         );
     }
 }

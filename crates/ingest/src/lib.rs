@@ -123,9 +123,13 @@ pub struct Spooled {
 pub fn spool(paths: &[PathBuf], opts: &Options, spool: spool::Spool) -> Spooled {
     let (inputs, batch) = walk(paths);
     let sink = |events: &mut Vec<Event>| spool.take(events);
+    // Trimmed as each input finishes, so memory stays bounded however many inputs are broken;
+    // which messages are kept past the budget then depends on timing, the counts do not.
+    let kept = AtomicUsize::new(0);
     let outputs = map_largest_first(&inputs, |input| {
-        let out = read_input_into(input, opts, Some(&sink));
-        spool.add(out.events);
+        let mut out = read_input_into(input, opts, Some(&sink));
+        spool.add(std::mem::take(&mut out.events));
+        within_budget(&kept, &mut out);
         (out.summary, out.diagnostics)
     });
     let mut spooled = Spooled {
@@ -145,7 +149,10 @@ pub fn spool(paths: &[PathBuf], opts: &Options, spool: spool::Spool) -> Spooled 
 pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
     let (inputs, mut batch) = walk(paths);
     let outputs = map_largest_first(&inputs, |input| read_input(input, opts));
-    for out in outputs {
+    // In input order, so the messages kept do not depend on the number of threads.
+    let kept = AtomicUsize::new(0);
+    for mut out in outputs {
+        within_budget(&kept, &mut out);
         batch.summary.add(&out.summary);
         batch.diagnostics.extend(out.diagnostics);
         batch.events.extend(out.events);
@@ -153,6 +160,20 @@ pub fn ingest(paths: &[PathBuf], opts: &Options) -> Batch {
     batch.summary.merged += dedupe::collapse(&mut batch.events);
     batch.summary.events = batch.events.len() as u64;
     batch
+}
+
+/// Diagnostics kept across all the inputs of a run (each input keeps at most
+/// [`decode::KEPT_DIAGNOSTICS`]); past this they are counted, so a tree of broken files cannot
+/// fill memory with messages.
+pub const KEPT_DIAGNOSTICS_IN_ALL: usize = 10_000;
+
+/// Keep `out`'s diagnostics while the run's budget lasts, and count the rest.
+fn within_budget(kept: &AtomicUsize, out: &mut FileOutput) {
+    let n = out.diagnostics.len();
+    let before = kept.fetch_add(n, Ordering::Relaxed);
+    let allowed = KEPT_DIAGNOSTICS_IN_ALL.saturating_sub(before).min(n);
+    out.summary.unkept_diagnostics += (n - allowed) as u64;
+    out.diagnostics.truncate(allowed);
 }
 
 /// `f` over every input on the current rayon pool, each thread taking the largest input not yet

@@ -230,3 +230,34 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&out.summary, &whole_out.summary);
     }
 }
+
+#[test]
+fn diagnostics_are_capped_across_files_and_the_rest_counted() {
+    // More broken files than the run keeps messages for: every bad record is still counted.
+    let dir = tempfile::tempdir().unwrap();
+    let files = snaptrail_ingest::KEPT_DIAGNOSTICS_IN_ALL / KEPT_DIAGNOSTICS + 3;
+    let broken: String = (0..KEPT_DIAGNOSTICS)
+        .map(|i| format!("{}\n{{\"eventName\": broken\n", good(i)))
+        .collect();
+    for f in 0..files {
+        std::fs::write(dir.path().join(format!("{f}.jsonl")), &broken).unwrap();
+    }
+    for hunt in [false, true] {
+        let (summary, diagnostics) = if hunt {
+            let runs = tempfile::tempdir().unwrap();
+            let spool = snaptrail_ingest::spool::Spool::new(runs.path().join("spool"), 1000);
+            let s = snaptrail_ingest::spool(&[dir.path().to_path_buf()], &OPTS, spool);
+            (s.summary, s.diagnostics)
+        } else {
+            let b = ingest(&[dir.path().to_path_buf()], OPTS);
+            (b.summary, b.diagnostics)
+        };
+        let bad = (files * KEPT_DIAGNOSTICS) as u64;
+        assert_eq!(summary.bad_records, bad);
+        assert_eq!(diagnostics.len(), snaptrail_ingest::KEPT_DIAGNOSTICS_IN_ALL);
+        assert_eq!(
+            summary.unkept_diagnostics,
+            bad - snaptrail_ingest::KEPT_DIAGNOSTICS_IN_ALL as u64
+        );
+    }
+}
