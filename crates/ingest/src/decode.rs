@@ -6,7 +6,7 @@
 use crate::normalize::{Normalized, aws, aws_record, azure, gcp};
 use crate::prefilter;
 use crate::report::{Diagnostic, Summary};
-use crate::split::{envelope_array, skip_ws, split_array};
+use crate::split::{array_start, envelope_array, skip_ws, split_array};
 use base64::Engine;
 use serde_json::Value;
 use snaptrail_model::Event;
@@ -180,19 +180,17 @@ impl<'a> Decoder<'a> {
 
     fn not_json(&mut self, line_no: usize) {
         self.skip("file:not-json");
-        self.out.diagnostics.push(Diagnostic {
-            file: self.name.to_string(),
-            location: format!("line {line_no}"),
-            message: "not JSON, file skipped".into(),
-            skipped: true,
-        });
+        self.diagnose(
+            format!("line {line_no}"),
+            "not JSON, file skipped".into(),
+            true,
+        );
     }
 
     /// A file that is not one valid document but whose later lines are complete JSON objects is
     /// JSON lines with a broken line at the top, not one broken document.
     fn is_json_lines_with_bad_first_line(&self, buf: &[u8]) -> bool {
-        let start = skip_ws(buf, 0);
-        if envelope_array(buf, start).is_some() || buf.get(start) == Some(&b'[') {
+        if array_start(buf).is_some() {
             return false;
         }
         if serde_json::from_slice::<serde::de::IgnoredAny>(buf).is_ok() {
@@ -240,10 +238,7 @@ impl<'a> Decoder<'a> {
 
     /// One document (a whole file, or one line) whose first byte is at line `first_line`.
     fn document(&mut self, buf: &[u8], first_line: usize) {
-        let start = skip_ws(buf, 0);
-        let open =
-            envelope_array(buf, start).or_else(|| (buf.get(start) == Some(&b'[')).then_some(start));
-        let Some(open) = open else {
+        let Some((open, _)) = array_start(buf) else {
             self.out.summary.records += 1;
             if is_digest(buf) {
                 self.skip("aws:cloudtrail-digest");
@@ -254,18 +249,29 @@ impl<'a> Decoder<'a> {
         };
         let split = split_array(buf, open);
         for (i, (range, newlines)) in split.elements.iter().zip(&split.newlines).enumerate() {
-            self.out.summary.records += 1;
-            let line = first_line + newlines;
-            let origin = || format!("line {line}, record {}", i + 1);
-            if split.unfinished(range) {
-                self.bad(origin(), "truncated: the input ends inside this record");
-                continue;
-            }
-            self.record(&buf[range.clone()], origin);
+            let unfinished = split.unfinished(range);
+            self.element(
+                &buf[range.clone()],
+                unfinished,
+                first_line + newlines,
+                i + 1,
+            );
         }
         if !split.complete && !split.ends_inside_element() {
             let end = first_line + memchr::memchr_iter(b'\n', buf).count();
             self.truncated_between(split.elements.len(), first_line, end);
+        }
+    }
+
+    /// Element `index` (from 1) of an array, starting on `line`: a record, or the unfinished
+    /// tail of an input that ended inside it.
+    fn element(&mut self, raw: &[u8], unfinished: bool, line: usize, index: usize) {
+        self.out.summary.records += 1;
+        let origin = || format!("line {line}, record {index}");
+        if unfinished {
+            self.bad(origin(), "truncated: the input ends inside this record");
+        } else {
+            self.record(raw, origin);
         }
     }
 

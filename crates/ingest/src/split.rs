@@ -64,6 +64,15 @@ pub fn envelope_array(buf: &[u8], start: usize) -> Option<usize> {
     (buf.get(i) == Some(&b'[')).then_some(i)
 }
 
+/// Where the array starts if `buf` (from its first non-blank byte) is an array or a `Records`
+/// envelope, and whether it is an envelope (closed by a `}` after the array).
+pub fn array_start(buf: &[u8]) -> Option<(usize, bool)> {
+    let start = skip_ws(buf, 0);
+    envelope_array(buf, start)
+        .map(|open| (open, true))
+        .or_else(|| (buf.get(start) == Some(&b'[')).then_some((start, false)))
+}
+
 /// Split the array whose `[` is at `open`. Only structural bytes outside strings are looked at
 /// (see [`crate::structural`]), and commas only where the depth is zero: an element is the
 /// text between two top-level separators.

@@ -6,7 +6,7 @@
 //! input: a 5 MB gzip of repeated lines used to become a 3.6 GB buffer.
 
 use super::{Decoder, complete_json};
-use crate::split::{envelope_array, skip_ws, split_elements};
+use crate::split::{array_start, skip_ws, split_elements};
 use std::io::Read;
 
 /// The most bytes of one document (or one line) held in memory. The only thing larger that is
@@ -69,15 +69,6 @@ impl<R: Read> Window<'_, R> {
     }
 }
 
-/// Where the array starts if `data` (from its first non-blank byte) is an array or a `Records`
-/// envelope, and whether it is an envelope (closed by a `}` after the array).
-fn array_at(data: &[u8]) -> Option<(usize, bool)> {
-    let start = skip_ws(data, 0);
-    envelope_array(data, start)
-        .map(|open| (open, true))
-        .or_else(|| (data.get(start) == Some(&b'[')).then_some((start, false)))
-}
-
 impl Decoder<'_> {
     /// `buf` is all initialized and at least one byte long.
     pub(super) fn read_chunked_into<R: Read>(&mut self, reader: R, buf: &mut Vec<u8>) {
@@ -109,7 +100,7 @@ impl Decoder<'_> {
             }
         }
         let mut line = 1;
-        if !first_line_whole && let Some((open, envelope)) = array_at(w.data()) {
+        if !first_line_whole && let Some((open, envelope)) = array_start(w.data()) {
             line = self.stream_array(&mut w, open, envelope, line);
         }
         self.stream_lines(&mut w, line);
@@ -136,7 +127,7 @@ impl Decoder<'_> {
                 w.grow();
             } else if w.full() {
                 // Longer than anything held whole: an array streams, anything else is skipped.
-                match array_at(w.data()) {
+                match array_start(w.data()) {
                     Some((open, envelope)) => line = self.stream_array(w, open, envelope, line),
                     None => {
                         self.skip_line(w, line);
@@ -201,14 +192,7 @@ impl Decoder<'_> {
                     break;
                 }
                 records += 1;
-                self.out.summary.records += 1;
-                let at = line + newlines;
-                let origin = || format!("line {at}, record {records}");
-                if unfinished {
-                    self.bad(origin(), "truncated: the input ends inside this record");
-                } else {
-                    self.record(&w.buf[range.clone()], origin);
-                }
+                self.element(&w.buf[range.clone()], unfinished, line + newlines, records);
             }
             if split.complete {
                 line += w.drop_lines(split.end);
