@@ -5,13 +5,12 @@ use crate::config::Config;
 use crate::context::{benign_reason, hours};
 use crate::detectors::caller_summary;
 use crate::finding::short_id;
-use crate::history::{History, digest};
+use crate::history::{FastSet, History, digest};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use snaptrail_model::Baseline;
 use snaptrail_model::EventRef;
 use snaptrail_model::{Alert, Cloud, Event, ResourceKind, Severity, Triage, TriageAnswer};
-use std::collections::HashSet;
 
 const NEARBY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -28,7 +27,7 @@ pub struct Triager<'b> {
 
 impl Triager<'_> {
     pub fn answer(&self, alert: &mut Alert, cfg: &Config, lead: Option<&Event>) {
-        let ids: HashSet<u64> = alert.event_ids.iter().map(|id| digest(id)).collect();
+        let ids: FastSet<u64> = alert.event_ids.iter().map(|id| digest(id)).collect();
         let (before, first_before) =
             self.history
                 .snapshot_ops_before(&alert.principal, alert.first_seen, &ids);

@@ -15,7 +15,6 @@ use crate::normalize::{ATTACK_TOOLS, attack_tools, aws};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem::Finder;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub const NEEDLES: &[&str] = &[
@@ -124,38 +123,116 @@ fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
     }
 }
 
-/// Verdicts on names or agents. foldhash hashes a 100-byte agent several times faster than a
-/// one-word-at-a-time chain (which was most of the prefilter's own time), and its seed is
-/// random per run: attackers choose agents, so collisions must not be predictable. Each cache
-/// is also emptied at [`REMEMBERED`] entries.
-type Verdicts = HashMap<Box<[u8]>, bool, foldhash::fast::RandomState>;
-
-thread_local! {
-    /// Verdicts on event names (few hundred distinct in a trail).
-    static NAMES: RefCell<Verdicts> = RefCell::new(Verdicts::default());
-    /// Verdicts on user agents: a trail holds a few hundred distinct ones, so a lookup is
-    /// cheaper than scanning each for tool names.
-    static AGENTS: RefCell<Verdicts> = RefCell::new(Verdicts::default());
+/// Verdicts on names or agents, remembered per thread in a direct-mapped table: the slot comes
+/// from the key's length and its first and last 16 bytes, and holds the whole key, compared in
+/// full before its verdict is used. Hashing 100-byte agents in full and probing a map was half
+/// the prefilter's time. A key that lands on another's slot evicts it: a miss only costs judging
+/// the key again, never a wrong verdict, and the seeds are random per run so nobody can line
+/// keys up on one slot in advance.
+struct Memo {
+    slots: Box<[Option<Remembered>]>,
+    seeds: [u64; 3],
 }
 
-/// Distinct names or agents remembered per thread before a cache is emptied.
-const REMEMBERED: usize = 4096;
+/// A key and its verdict.
+type Remembered = (Box<[u8]>, bool);
 
-/// Remember a verdict, emptying the cache first when it is full.
-fn remember(cache: &mut Verdicts, key: &[u8], verdict: bool) {
-    if cache.len() >= REMEMBERED {
-        cache.clear();
+/// Slots per table (a trail holds a few hundred distinct names and agents).
+const SLOT_BITS: u32 = 10;
+/// Keys longer than this are not remembered, so a table holds at most 1 MB of keys.
+const LONGEST_REMEMBERED: usize = 1024;
+
+impl Memo {
+    fn new() -> Memo {
+        use std::hash::BuildHasher;
+        let random = std::collections::hash_map::RandomState::new();
+        Memo {
+            slots: vec![None; 1 << SLOT_BITS].into_boxed_slice(),
+            seeds: [0u8, 1, 2].map(|i| random.hash_one(i) | 1),
+        }
     }
-    cache.insert(key.into(), verdict);
+
+    fn slot(&self, key: &[u8]) -> usize {
+        let [w, x, y, z] = ends(key);
+        let [a, b, c] = self.seeds;
+        let h = fold(w ^ a, x ^ b) ^ fold(y ^ c, z ^ key.len() as u64);
+        (fold(h, a) >> (64 - SLOT_BITS)) as usize
+    }
+
+    fn get(&self, key: &[u8]) -> Option<bool> {
+        match &self.slots[self.slot(key)] {
+            Some((k, verdict)) if **k == *key => Some(*verdict),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, key: &[u8], verdict: bool) {
+        // Agents are attacker-chosen: a huge one is judged each time rather than kept.
+        if key.len() <= LONGEST_REMEMBERED {
+            let i = self.slot(key);
+            self.slots[i] = Some((key.into(), verdict));
+        }
+    }
+}
+
+/// Up to the first and last 16 bytes of `key` as words, read straight from the key (copying a
+/// short key into a padded buffer first stalled every read of it).
+fn ends(key: &[u8]) -> [u64; 4] {
+    let n = key.len();
+    let word = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            key[at..at + 4].try_into().unwrap_or([0; 4]),
+        ))
+    };
+    if n >= 16 {
+        [word(0), word(8), word(n - 16), word(n - 8)]
+    } else if n >= 8 {
+        [word(0), word(n - 8), 0, 0]
+    } else if n >= 4 {
+        [half(0) | half(n - 4) << 32, 0, 0, 0]
+    } else {
+        [key.iter().fold(0, |h, &b| h << 8 | u64::from(b)), 0, 0, 0]
+    }
+}
+
+/// Multiply, then fold the 128-bit product's halves together.
+fn fold(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+thread_local! {
+    /// Verdicts on event names (a few hundred distinct in a trail).
+    static NAMES: RefCell<Memo> = RefCell::new(Memo::new());
+    /// Verdicts on user agents: a trail holds a few hundred distinct ones, so a lookup is
+    /// cheaper than scanning each for tool names.
+    static AGENTS: RefCell<Memo> = RefCell::new(Memo::new());
+}
+
+/// The remembered verdict on `key`, or `judge`'s (remembered). Judging runs outside the borrow:
+/// judging a name runs the normalizer, which asks about agents.
+fn remembered(
+    memo: &'static std::thread::LocalKey<RefCell<Memo>>,
+    key: &[u8],
+    judge: impl FnOnce(&[u8]) -> bool,
+) -> bool {
+    if let Some(known) = memo.with(|m| m.borrow().get(key)) {
+        return known;
+    }
+    let verdict = judge(key);
+    memo.with(|m| m.borrow_mut().put(key, verdict));
+    verdict
 }
 
 /// Can a CloudTrail record with this `eventName` ever be relevant? Normalizes a synthetic
 /// record whose request meets every condition the normalizer looks at.
 fn name_matters(name: &[u8]) -> bool {
-    if let Some(known) = NAMES.with(|n| n.borrow().get(name).copied()) {
-        return known;
-    }
-    let answer = match std::str::from_utf8(name) {
+    remembered(&NAMES, name, judge_name)
+}
+
+fn judge_name(name: &[u8]) -> bool {
+    match std::str::from_utf8(name) {
         Ok(name) => {
             let record = serde_json::json!({
                 "eventName": name, "eventSource": "any.amazonaws.com", "eventTime": "2026-01-01T00:00:00Z",
@@ -166,23 +243,12 @@ fn name_matters(name: &[u8]) -> bool {
             matches!(aws::normalize(&record, ""), Ok(crate::normalize::Normalized::Event(ev)) if ev.is_relevant())
         }
         Err(_) => true,
-    };
-    NAMES.with(|n| remember(&mut n.borrow_mut(), name, answer));
-    answer
+    }
 }
 
 /// Is this plainly written user agent an offensive tool's?
 pub(crate) fn agent_is_tool(ua: &[u8]) -> bool {
-    let tools = attack_tools();
-    AGENTS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some(known) = cache.get(ua) {
-            return *known;
-        }
-        let answer = tools.is_match(ua);
-        remember(&mut cache, ua, answer);
-        answer
-    })
+    remembered(&AGENTS, ua, |ua| attack_tools().is_match(ua))
 }
 
 /// True when the record may matter and must be parsed.
@@ -261,6 +327,40 @@ mod tests {
         assert!(!may_be_relevant(
             br#"{"eventName":"GetObject","userAgent":"aws-cli/2"}"#
         ));
+    }
+
+    #[test]
+    fn verdicts_are_remembered_per_whole_key() {
+        // Same length, same first and last 16 bytes: always the same slot, so each evicts the
+        // other, and each verdict must still be its own.
+        let tool = b"aaaaaaaaaaaaaaaa-pacu-bbbbbbbbbbbbbbbb";
+        let plain = b"aaaaaaaaaaaaaaaa-xxxx-bbbbbbbbbbbbbbbb";
+        for _ in 0..3 {
+            assert!(agent_is_tool(tool));
+            assert!(!agent_is_tool(plain));
+        }
+        // Every length the slot's sampling treats differently, many more keys than slots.
+        for len in 0..40 {
+            for i in 0..(2 << SLOT_BITS) / 40 {
+                let mut agent = format!("{i:0>len$}").into_bytes();
+                agent.truncate(len);
+                assert!(!agent_is_tool(&agent));
+                if len >= 4 {
+                    agent[len / 2 - 2..len / 2 + 2].copy_from_slice(b"PaCu");
+                    assert!(
+                        agent_is_tool(&agent),
+                        "{:?}",
+                        String::from_utf8_lossy(&agent)
+                    );
+                }
+            }
+        }
+        assert!(name_matters(b"CreateSnapshot") && !name_matters(b"GetObject"));
+        // Too long to remember: judged every time, the same way.
+        let mut long = vec![b'x'; LONGEST_REMEMBERED + 100];
+        assert!(!agent_is_tool(&long) && !agent_is_tool(&long));
+        long[600..604].copy_from_slice(b"pacu");
+        assert!(agent_is_tool(&long) && agent_is_tool(&long));
     }
 
     #[test]

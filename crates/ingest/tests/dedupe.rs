@@ -111,3 +111,59 @@ proptest::proptest! {
         proptest::prop_assert_eq!(accounts(&got), accounts(&expected));
     }
 }
+
+fn row(
+    second: i64,
+    cloud: &str,
+    id: &str,
+    operation: &str,
+    origin: &str,
+) -> snaptrail_model::Event {
+    let mut ev = event_at(second, id, origin);
+    ev.cloud = serde_json::from_value(json!(cloud)).unwrap();
+    ev.operation = operation.into();
+    ev
+}
+
+#[test]
+fn a_source_record_is_its_instant_cloud_id_and_operation() {
+    let mut events = vec![
+        row(1, "aws", "a", "b|1000|c", "f:1"),
+        // Joined with separators and the time in milliseconds, both read "aws|a|1000|b|1000|c":
+        // they are still different records.
+        row(1, "aws", "a|1000|b", "c", "f:2"),
+        row(1, "aws", "a", "b|1000|c", "f:3"),
+        row(1, "aws", "a", "Other", "f:4"),
+        row(1, "gcp", "a", "b|1000|c", "f:5"),
+        row(2, "aws", "a", "b|1000|c", "f:6"),
+    ];
+    let merged = snaptrail_ingest::dedupe::collapse(&mut events);
+    assert_eq!(merged, 1, "only f:3 repeats f:1");
+    let origins: Vec<&str> = events.iter().map(|e| e.origin.as_str()).collect();
+    assert_eq!(origins, ["f:1", "f:4", "f:2", "f:5", "f:6"]);
+}
+
+proptest::proptest! {
+    /// Duplicates are found by comparing neighbours in sort order: whatever order the rows come
+    /// in, exactly one event is left per (instant, cloud, id, operation).
+    #[test]
+    fn one_event_per_source_record_in_any_order(
+        keys in proptest::collection::vec((0i64..3, 0u8..2, 0u8..3, 0u8..3, 0u8..4), 0..80),
+        rotate in 0usize..80,
+    ) {
+        let mut events: Vec<_> = keys
+            .iter()
+            .map(|(t, c, id, op, o)| {
+                let cloud = ["aws", "gcp"][*c as usize];
+                row(*t, cloud, &format!("id-{id}"), &format!("Op{op}"), &format!("f:{o}"))
+            })
+            .collect();
+        let n = events.len();
+        events.rotate_left(rotate.min(n));
+        let distinct: std::collections::HashSet<_> =
+            keys.iter().map(|(t, c, id, op, _)| (*t, *c, *id, *op)).collect();
+        let merged = snaptrail_ingest::dedupe::collapse(&mut events);
+        proptest::prop_assert_eq!(events.len(), distinct.len());
+        proptest::prop_assert_eq!(merged as usize, keys.len() - distinct.len());
+    }
+}

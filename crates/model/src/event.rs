@@ -205,14 +205,25 @@ impl Event {
         format!(
             "{}|{}|{}|{}",
             self.cloud.as_str(),
-            self.event_id,
+            escape_separator(&self.event_id),
             self.time.as_millisecond(),
-            self.operation
+            escape_separator(&self.operation)
         )
     }
 
     pub fn resource_ids(&self) -> impl Iterator<Item = &str> {
         self.resources.iter().map(|r| r.id.as_str())
+    }
+}
+
+/// `s` with `%` and `|` percent-encoded, so fields joined by `|` cannot run into each other (ids
+/// come from logs, and a crafted one could otherwise pass for another record). Real ids hold
+/// neither, so their keys, which state stores keep, are unchanged.
+fn escape_separator(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['%', '|']) {
+        s.replace('%', "%25").replace('|', "%7C").into()
+    } else {
+        s.into()
     }
 }
 
@@ -222,4 +233,35 @@ fn yes() -> bool {
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, operation: &str) -> Event {
+        serde_json::from_value(serde_json::json!({
+            "time": "2026-01-01T00:00:01Z", "cloud": "aws", "account": "1", "principal": "p",
+            "principal_kind": "user", "service": "ec2", "operation": operation,
+            "component": "create", "outcome": {"success": true}, "event_id": id
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn source_keys_of_different_records_differ_whatever_their_ids_hold() {
+        // Joined plainly, both would be "aws|a|1767225601000|b|1767225601000|c".
+        let a = event("a", "b|1767225601000|c");
+        let b = event("a|1767225601000|b", "c");
+        assert_ne!(a.source_key(), b.source_key());
+        assert_ne!(
+            event("a%7Cb", "c").source_key(),
+            event("a|b", "c").source_key()
+        );
+        // Ids as clouds write them keep the key earlier versions stored.
+        assert_eq!(
+            event("3d5c-11ee", "CreateSnapshot").source_key(),
+            "aws|3d5c-11ee|1767225601000|CreateSnapshot"
+        );
+    }
 }

@@ -5,14 +5,15 @@
 //! holds about one entry per open key, and flushing costs only the keys that are due. Each key
 //! also remembers when it was last touched, so a cap closes the least recently active first.
 
+use crate::history::FastMap;
 use jiff::Timestamp;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::hash::Hash;
 
 pub struct Groups<K, V> {
     /// Value, due time, and the touch counter at its last use.
-    open: HashMap<K, (V, Timestamp, u64)>,
+    open: FastMap<K, (V, Timestamp, u64)>,
     heap: BinaryHeap<Reverse<(Timestamp, K)>>,
     touches: u64,
 }
@@ -20,7 +21,7 @@ pub struct Groups<K, V> {
 impl<K, V> Default for Groups<K, V> {
     fn default() -> Self {
         Groups {
-            open: HashMap::new(),
+            open: FastMap::default(),
             heap: BinaryHeap::new(),
             touches: 0,
         }
