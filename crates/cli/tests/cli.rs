@@ -150,6 +150,12 @@ fn hostile_log(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// What `snaptrail events FILE` prints on stderr (diagnostics and the run summary).
+fn events_stderr(file: &std::path::Path) -> String {
+    let out = snaptrail().args(["events"]).arg(file).output().unwrap();
+    String::from_utf8(out.stderr).unwrap()
+}
+
 #[test]
 fn log_text_cannot_attack_any_output_format() {
     let dir = tempfile::tempdir().unwrap();
@@ -201,15 +207,7 @@ fn log_text_cannot_attack_any_output_format() {
     let hostile_time =
         serde_json::json!({"eventName": "CreateSnapshot", "eventTime": "\u{202e}\u{1b}[2Jsoon"});
     std::fs::write(&bad, format!("{hostile_time}\n")).unwrap();
-    let err = String::from_utf8(
-        snaptrail()
-            .args(["events"])
-            .arg(&bad)
-            .output()
-            .unwrap()
-            .stderr,
-    )
-    .unwrap();
+    let err = events_stderr(&bad);
     assert!(
         err.contains("unparseable time") && !err.contains('\u{1b}') && !err.contains('\u{202e}'),
         "{err}"
@@ -220,15 +218,7 @@ fn log_text_cannot_attack_any_output_format() {
     let azure = serde_json::json!({"category": "\u{1b}[2J\u{202e}Policy", "operationName": "x"});
     let bridge = serde_json::json!({"detail-type": "\u{1b}]0;title\u{7}", "detail": {"a": 1}});
     std::fs::write(&skipped, format!("{azure}\n{bridge}\n")).unwrap();
-    let err = String::from_utf8(
-        snaptrail()
-            .args(["events"])
-            .arg(&skipped)
-            .output()
-            .unwrap()
-            .stderr,
-    )
-    .unwrap();
+    let err = events_stderr(&skipped);
     assert!(
         err.contains("azure:") && err.contains("eventbridge:"),
         "{err}"

@@ -238,9 +238,10 @@ impl Reader<'_> {
             _ => self.str().map(Some),
         }
     }
-    fn strs(&mut self) -> Option<Vec<String>> {
+    /// A count, then that many items read by `item`.
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
         let n = self.len()?;
-        (0..n).map(|_| self.str()).collect()
+        (0..n).map(|_| item(self)).collect()
     }
     fn pick<T: Copy>(&mut self, table: &[T]) -> Option<T> {
         table.get(self.u8()? as usize).copied()
@@ -293,47 +294,29 @@ impl Decoder {
             service: self.shared(r)?,
             operation: self.shared(r)?,
             component: r.pick(&COMPONENTS)?,
-            resources: {
-                let n = r.len()?;
-                (0..n)
-                    .map(|_| {
-                        Some(Resource {
-                            kind: r.pick(&RESOURCE_KINDS)?,
-                            id: r.str()?,
-                        })
-                    })
-                    .collect::<Option<_>>()?
-            },
-            share_targets: {
-                let n = r.len()?;
-                (0..n)
-                    .map(|_| {
-                        Some(ShareTarget {
-                            action: r.pick(&SHARE_ACTIONS)?,
-                            kind: r.pick(&TARGET_KINDS)?,
-                            id: r.str()?,
-                        })
-                    })
-                    .collect::<Option<_>>()?
-            },
+            resources: r.list(|r| {
+                Some(Resource {
+                    kind: r.pick(&RESOURCE_KINDS)?,
+                    id: r.str()?,
+                })
+            })?,
+            share_targets: r.list(|r| {
+                Some(ShareTarget {
+                    action: r.pick(&SHARE_ACTIONS)?,
+                    kind: r.pick(&TARGET_KINDS)?,
+                    id: r.str()?,
+                })
+            })?,
             outcome: Outcome {
                 success: r.u8()? != 0,
                 error_code: self.shared_opt(r)?,
             },
-            request_tags: {
-                let n = r.len()?;
-                (0..n)
-                    .map(|_| Some((r.str()?, r.str()?)))
-                    .collect::<Option<_>>()?
-            },
-            facts: {
-                let n = r.len()?;
-                (0..n).map(|_| self.shared(r)).collect::<Option<_>>()?
-            },
+            request_tags: r.list(|r| Some((r.str()?, r.str()?)))?,
+            facts: r.list(|r| self.shared(r))?,
             event_id: r.str()?,
             op_key: r.opt()?,
             op_final: r.u8()? != 0,
-            merged_ids: r.strs()?,
+            merged_ids: r.list(Reader::str)?,
             origin: {
                 let mut file = self.shared(r)?;
                 file.push_str(&r.str()?);
