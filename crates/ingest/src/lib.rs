@@ -63,12 +63,7 @@ pub fn read_input_into(input: &Input, opts: &Options, sink: Option<decode::Sink>
         Ok(None) => source::open(input).map(|(stream, _)| decoder.read_chunked(stream)),
         other => other.map(|_| ()),
     };
-    let mut out = decoder.finish();
-    if let Err(e) = opened {
-        unreadable(&mut out, &name, &e);
-    }
-    out.summary.files += 1;
-    out
+    one_file(decoder, &name, opened)
 }
 
 /// Decode bytes already in memory (compressed or not) as if read from a file called `name`.
@@ -76,23 +71,24 @@ pub fn read_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> FileOutput {
     let mut decoder = decode::Decoder::new(opts, name);
     let opened = source::decompress(Box::new(std::io::Cursor::new(bytes)))
         .map(|(stream, _)| decoder.read_chunked(stream));
+    one_file(decoder, name, opened)
+}
+
+/// What decoding one file gave, counted as a file; `opened` failing means it could not be read
+/// at all.
+fn one_file(decoder: decode::Decoder, name: &str, opened: std::io::Result<()>) -> FileOutput {
     let mut out = decoder.finish();
     if let Err(e) = opened {
-        unreadable(&mut out, name, &e);
+        out.summary.unreadable_files += 1;
+        out.diagnostics.push(Diagnostic {
+            file: name.to_string(),
+            location: String::new(),
+            message: format!("cannot read: {e}"),
+            skipped: false,
+        });
     }
     out.summary.files += 1;
     out
-}
-
-/// A file that could not be read at all.
-fn unreadable(out: &mut FileOutput, name: &str, e: &std::io::Error) {
-    out.summary.unreadable_files += 1;
-    out.diagnostics.push(Diagnostic {
-        file: name.to_string(),
-        location: String::new(),
-        message: format!("cannot read: {e}"),
-        skipped: false,
-    });
 }
 
 /// Expand paths into inputs; paths that cannot be walked are reported in the returned batch.
