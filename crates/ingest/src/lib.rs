@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod decode;
 pub mod dedupe;
+pub mod gunzip;
 pub mod normalize;
 pub mod prefilter;
 pub mod report;
