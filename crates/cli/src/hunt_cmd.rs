@@ -183,7 +183,9 @@ fn detect(
 ) -> Result<(Vec<Alert>, Detected, usize), String> {
     let mut hunter = Hunter::new(cfg, store.map(|s| s as &dyn snaptrail_model::Baseline));
     let within = |ev: &Event| snaptrail_detect::triage::within(ev.time, from, to);
-    let (merged, forced) = stream(sorted, store, false, within, |ev| hunter.push(Arc::new(ev)))?;
+    let (merged, forced) = stream(sorted, store, false, within, |ev| {
+        hunter.push(Arc::from(ev))
+    })?;
     let (alerts, stream) = hunter.finish();
     let counts = Detected {
         stream,
@@ -210,13 +212,13 @@ fn stream(
     store: Option<&Store>,
     learn_only: bool,
     keep: impl Fn(&Event) -> bool,
-    mut each: impl FnMut(Event),
+    mut each: impl FnMut(Box<Event>),
 ) -> Result<(u64, u64), String> {
     if let Some(store) = store {
         store.begin_run()?;
     }
     let mut failed: Option<String> = None;
-    let mut pass = |ev: Event| {
+    let mut pass = |ev: Box<Event>| {
         if !keep(&ev) {
             return;
         }

@@ -13,10 +13,10 @@ pub fn collapse(events: &mut Vec<Event>) -> u64 {
     let mut collapser = Collapser::default();
     let mut kept = Vec::with_capacity(events.len());
     for ev in events.drain(..) {
-        collapser.push(ev, &mut |e| kept.push(e));
+        collapser.push(Box::new(ev), &mut |e| kept.push(*e));
     }
     let merged = collapser.merged;
-    collapser.finish(&mut |e| kept.push(e));
+    collapser.finish(&mut |e| kept.push(*e));
     *events = kept;
     merged
 }
@@ -32,10 +32,12 @@ const MAX_HELD: usize = 200_000;
 /// record (always at the same instant) are dropped, and later rows of an operation merge into
 /// its first row. An event with an operation key is held until the operation's final row came
 /// (plus a grace) or [`OPEN_OPERATION`] passed, and events after it wait behind it so the output
-/// stays in time order. Everything else goes straight through.
+/// stays in time order. Everything else goes straight through. Events travel boxed: moving a
+/// few hundred bytes at each step of the merge, the collapse and into the detectors was a sixth
+/// of the time after the readers finished.
 #[derive(Default)]
 pub struct Collapser {
-    held: VecDeque<Event>,
+    held: VecDeque<Box<Event>>,
     /// Sequence number of `held[0]`.
     base: u64,
     /// Operation key to the sequence number of its first row, while held.
@@ -55,7 +57,7 @@ pub struct Collapser {
 }
 
 impl Collapser {
-    pub fn push(&mut self, ev: Event, out: &mut impl FnMut(Event)) {
+    pub fn push(&mut self, ev: Box<Event>, out: &mut impl FnMut(Box<Event>)) {
         let now = ev.time;
         if !ev.event_id.is_empty() && self.is_duplicate(&ev) {
             self.merged += 1;
@@ -102,11 +104,11 @@ impl Collapser {
     }
 
     /// The stream ended: send out everything held.
-    pub fn finish(mut self, out: &mut impl FnMut(Event)) {
+    pub fn finish(mut self, out: &mut impl FnMut(Box<Event>)) {
         self.release(Timestamp::MAX, out);
     }
 
-    fn release(&mut self, now: Timestamp, out: &mut impl FnMut(Event)) {
+    fn release(&mut self, now: Timestamp, out: &mut impl FnMut(Box<Event>)) {
         while let Some(front) = self.held.front() {
             let hold = match (&front.op_key, front.op_final) {
                 (None, _) => SignedDuration::ZERO,
@@ -167,7 +169,8 @@ pub fn order(a: &Event, b: &Event) -> std::cmp::Ordering {
 }
 
 /// Fold a later row of the same operation into the first one.
-fn merge(into: &mut Event, row: Event) {
+fn merge(into: &mut Event, row: Box<Event>) {
+    let row = *row;
     if row.event_id != into.event_id
         && !into.merged_ids.contains(&row.event_id)
         && !row.event_id.is_empty()

@@ -248,9 +248,9 @@ enum Source {
 }
 
 impl Source {
-    fn next(&mut self) -> Result<Option<Event>, String> {
+    fn next(&mut self) -> Result<Option<Box<Event>>, String> {
         match self {
-            Source::Memory(it) => Ok(it.next()),
+            Source::Memory(it) => Ok(it.next().map(Box::new)),
             Source::Run {
                 path,
                 reader,
@@ -268,7 +268,7 @@ impl Source {
                 reader.read_exact(buf).map_err(|e| failed(&e))?;
                 decoder
                     .decode(buf)
-                    .map(Some)
+                    .map(|ev| Some(Box::new(ev)))
                     .ok_or_else(|| failed(&"a run file record does not decode"))
             }
         }
@@ -278,7 +278,7 @@ impl Source {
 /// The merged stream. The spool's directory (run files) is removed when it is dropped.
 pub struct Sorted {
     /// The next event of each source, `None` once it is exhausted.
-    heads: Vec<Option<Event>>,
+    heads: Vec<Option<Box<Event>>>,
     sources: Vec<Source>,
     dir: Option<PathBuf>,
     /// The first error reading a run back; the stream ends early when set.
@@ -315,7 +315,7 @@ impl Sorted {
     fn first(&self) -> Option<usize> {
         let mut best: Option<(usize, &Event)> = None;
         for (i, head) in self.heads.iter().enumerate() {
-            if let Some(ev) = head
+            if let Some(ev) = head.as_deref()
                 && best.is_none_or(|(_, b)| order(ev, b) == Ordering::Less)
             {
                 best = Some((i, ev));
@@ -326,9 +326,9 @@ impl Sorted {
 }
 
 impl Iterator for Sorted {
-    type Item = Event;
+    type Item = Box<Event>;
 
-    fn next(&mut self) -> Option<Event> {
+    fn next(&mut self) -> Option<Box<Event>> {
         let i = self.first()?;
         let ev = self.heads[i].take();
         self.refill(i);
