@@ -17,29 +17,45 @@ const FAN_IN: usize = 32;
 const READ_BUFFER: usize = 64 << 10;
 
 pub struct Spool {
+    /// Events each slot holds before it writes a run.
     budget: usize,
     dir: PathBuf,
+    /// One batch in memory per reader thread: a thread sorts, writes and frees the events it
+    /// made itself. Frees from another thread (a shared batch written by whichever thread
+    /// filled it) go through the allocator's slower cross-thread path.
+    slots: Vec<Mutex<Slot>>,
     inner: Mutex<Inner>,
 }
 
 #[derive(Default)]
-struct Inner {
+struct Slot {
     memory: Vec<Event>,
-    /// Emptied batches, kept for their capacity: a batch grown afresh for every run costs a
-    /// copy at each doubling and the kernel zeroing new pages.
-    spare: Vec<Vec<Event>>,
-    runs: Vec<PathBuf>,
-    spilled: u64,
-    error: Option<String>,
+    /// The batch last written, emptied and kept for its capacity: a batch grown afresh for
+    /// every run costs a copy at each doubling and the kernel zeroing new pages.
+    spare: Option<Vec<Event>>,
     range: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
 
+#[derive(Default)]
+struct Inner {
+    runs: Vec<PathBuf>,
+    spilled: u64,
+    error: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Spool {
-    /// A spool writing its runs under `dir` (created when the first run is written).
+    /// A spool writing its runs under `dir` (created when the first run is written), holding
+    /// about `budget` events in memory across the current rayon pool's threads.
     pub fn new(dir: PathBuf, budget: usize) -> Spool {
+        let threads = rayon::current_num_threads().max(1);
         Spool {
-            budget: budget.max(1),
+            budget: (budget / threads).max(1),
             dir,
+            slots: (0..threads).map(|_| Mutex::default()).collect(),
             inner: Mutex::new(Inner::default()),
         }
     }
@@ -60,39 +76,40 @@ impl Spool {
     }
 
     /// Add events in any order. Called from reader threads; a full batch is sorted and written
-    /// outside the lock, so readers keep reading while one of them spills.
+    /// outside any lock, so readers keep reading while one of them spills.
     pub fn add(&self, mut events: Vec<Event>) {
         self.take(&mut events);
     }
 
     /// Add the events in `events`, leaving it empty with its capacity.
     pub fn take(&self, events: &mut Vec<Event>) {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
         let mut full = {
-            let mut inner = self.lock();
+            let mut slot = lock(&self.slots[i]);
             for ev in events.iter() {
-                inner.range = Some(match inner.range {
+                slot.range = Some(match slot.range {
                     None => (ev.time, ev.time),
                     Some((a, b)) => (a.min(ev.time), b.max(ev.time)),
                 });
             }
-            if inner.memory.capacity() == 0 {
+            if slot.memory.capacity() == 0 {
                 let budget = self.budget;
-                inner.memory = inner
+                slot.memory = slot
                     .spare
-                    .pop()
+                    .take()
                     .unwrap_or_else(|| Vec::with_capacity(budget + events.len()));
             }
-            inner.memory.append(events);
-            if inner.memory.len() < self.budget {
+            slot.memory.append(events);
+            if slot.memory.len() < self.budget {
                 return;
             }
-            std::mem::take(&mut inner.memory)
+            std::mem::take(&mut slot.memory)
         };
         let written = self.write_run(&mut full);
-        let mut inner = self.lock();
         // Empty even when writing failed early (the run fails then, with the error below).
         full.clear();
-        inner.spare.push(full);
+        lock(&self.slots[i]).spare = Some(full);
+        let mut inner = self.lock();
         match written {
             Ok((path, n)) => {
                 inner.runs.push(path);
@@ -105,7 +122,7 @@ impl Spool {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inner)
     }
 
     /// Sort and write `events` to a new run file, leaving the vector empty.
@@ -132,7 +149,8 @@ impl Spool {
 
     /// The earliest and latest event time added.
     pub fn time_range(&self) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
-        self.lock().range
+        let ranges = self.slots.iter().filter_map(|slot| lock(slot).range);
+        ranges.reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
     }
 
     /// Every event, merged in time order. Fails if a run could not be written or reopened.
@@ -153,9 +171,14 @@ impl Spool {
             runs = longer;
             pass += 1;
         }
-        let mut memory = inner.memory;
-        sort(&mut memory);
-        let mut sources: Vec<Source> = vec![Source::Memory(memory.into_iter())];
+        let mut sources: Vec<Source> = Vec::new();
+        for slot in self.slots {
+            let mut memory = slot.into_inner().unwrap_or_else(|p| p.into_inner()).memory;
+            if !memory.is_empty() {
+                sort(&mut memory);
+                sources.push(Source::Memory(memory.into_iter()));
+            }
+        }
         for path in &runs {
             sources.push(open_run(path)?);
         }
@@ -310,7 +333,7 @@ impl Sorted {
     }
 
     /// The source whose head comes first in [`sort`]'s order (the lowest-numbered among
-    /// equals). A scan, not a heap: there are at most [`FAN_IN`] + 1 sources, and a binary heap
+    /// equals). A scan, not a heap: there are at most [`FAN_IN`] runs plus a batch per reader thread, and a binary heap
     /// of events moved a few hundred bytes at every sift (a sixth of the merge's time).
     fn first(&self) -> Option<usize> {
         let mut best: Option<(usize, &Event)> = None;
