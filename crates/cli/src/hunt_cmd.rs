@@ -5,7 +5,7 @@ use crate::report;
 use snaptrail_detect::{Config, Hunter, StreamStats};
 use snaptrail_ingest::Options;
 use snaptrail_ingest::dedupe::Collapser;
-use snaptrail_ingest::spool::{Sorted, Spool};
+use snaptrail_ingest::spool::Sorted;
 use snaptrail_model::Severity;
 use snaptrail_model::{Alert, Event};
 use snaptrail_state::{Caps, Store};
@@ -51,11 +51,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
     };
     let (spool, mut summary) = if args.from_events {
         let batch = report::read_events(&args.input)?;
-        let spool = Spool::in_temp_dir(cfg.sort_buffer_events);
+        let spool = report::new_spool(&cfg);
         spool.add(batch.events);
         (spool, batch.summary)
     } else {
-        let spooled = report::spool(&args.input, opts, cfg.sort_buffer_events)?;
+        let spooled = report::spool(&args.input, opts, &cfg)?;
         (spooled.spool, spooled.summary)
     };
     let store = open_store(&args.state)?;
@@ -254,7 +254,7 @@ pub fn baseline(args: BaselineArgs) -> Result<ExitCode, String> {
         only_relevant: true,
     };
     // Learning from weeks of history streams like a hunt: sorted, collapsed, recorded.
-    let spooled = report::spool(&args.input, opts, cfg.sort_buffer_events)?;
+    let spooled = report::spool(&args.input, opts, &cfg)?;
     let mut summary = spooled.summary;
     let sorted = spooled.spool.into_sorted()?;
     let (merged, _) = stream(

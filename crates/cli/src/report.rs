@@ -1,6 +1,7 @@
 //! The stderr side of a run: diagnostics and the summary. stdout carries results only.
 
 use crate::args::InputArgs;
+use snaptrail_detect::Config;
 use snaptrail_ingest::{Batch, Diagnostic, Options, Spooled, Summary};
 use snaptrail_output::sanitize::terminal;
 use std::collections::BTreeMap;
@@ -31,13 +32,19 @@ pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
 }
 
 /// Read the inputs into a spool: events come back in time order, memory stays bounded.
-pub fn spool(input: &InputArgs, opts: Options, budget: usize) -> Result<Spooled, String> {
+pub fn spool(input: &InputArgs, opts: Options, cfg: &Config) -> Result<Spooled, String> {
     set_threads(input)?;
     let started = Instant::now();
-    let spool = snaptrail_ingest::spool::Spool::in_temp_dir(budget);
+    let spool = new_spool(cfg);
     let spooled = snaptrail_ingest::spool(&input.paths, &opts, spool);
     finish(&spooled.summary, &spooled.diagnostics, input, started)?;
     Ok(spooled)
+}
+
+/// A spool under the temporary directory, sized by the config's limits.
+pub fn new_spool(cfg: &Config) -> snaptrail_ingest::spool::Spool {
+    snaptrail_ingest::spool::Spool::in_temp_dir(cfg.sort_buffer_events)
+        .with_runs_in_memory(cfg.sort_memory_mb << 20)
 }
 
 /// Report what was wrong with the input, and refuse it under `--strict`.

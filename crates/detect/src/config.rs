@@ -28,6 +28,7 @@ struct RawLimits {
     max_keys: Option<i64>,
     max_principals: Option<i64>,
     sort_buffer_events: Option<i64>,
+    sort_memory_mb: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +108,8 @@ pub struct Config {
     pub max_principals: usize,
     /// Events held in memory while sorting a run's input before a sorted run goes to disk.
     pub sort_buffer_events: usize,
+    /// Megabytes of sorted runs held in memory (encoded) before runs go to temporary files.
+    pub sort_memory_mb: usize,
 }
 
 impl Default for Config {
@@ -132,6 +135,7 @@ impl Default for Config {
             max_keys: 30_000,
             max_principals: 100_000,
             sort_buffer_events: 40_000,
+            sort_memory_mb: 64,
         }
     }
 }
@@ -236,6 +240,16 @@ impl Config {
                 usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
                     format!(
                         "key `limits.sort_buffer_events`: expected a positive whole number, got {n}"
+                    )
+                })?;
+        }
+        if let Some(n) = raw.limits.sort_memory_mb {
+            cfg.sort_memory_mb = usize::try_from(n)
+                .ok()
+                .filter(|n| *n <= 1 << 20)
+                .ok_or_else(|| {
+                    format!(
+                        "key `limits.sort_memory_mb`: expected a whole number of megabytes, got {n}"
                     )
                 })?;
         }
@@ -416,8 +430,11 @@ max_keys = 30000
 # least recently active are forgotten and counted.
 max_principals = 100000
 # Input arrives in any order and detection needs it in time order: events are sorted in runs of
-# this many in memory (about 1.5 KB each), written to temporary files, and merged.
+# this many in memory (about 1.5 KB each), and the sorted runs merged.
 sort_buffer_events = 40000
+# Sorted runs are held in memory, encoded (about 180 bytes an event), up to this many
+# megabytes; past it they are written to temporary files. 0 writes every run to a file.
+sort_memory_mb = 64
 "#;
 
 #[cfg(test)]
@@ -430,6 +447,7 @@ mod tests {
         assert_eq!(cfg.timezone_name, "Europe/Berlin");
         assert_eq!(cfg.weekend, vec![6, 7]);
         assert_eq!(cfg.window_secs, 86400);
+        assert_eq!(cfg.sort_memory_mb, 64);
         assert_eq!(
             cfg.allowed_principal("arn:aws:iam::1:role/backup-nightly"),
             Some("arn:aws:iam::*:role/backup-*")
@@ -466,6 +484,7 @@ mod tests {
                 "[business_hours]\nstart = \"19:00\"\nend = \"07:00\"",
                 "business_hours.end",
             ),
+            ("[limits]\nsort_memory_mb = -1", "limits.sort_memory_mb"),
         ] {
             let err = Config::parse(text).unwrap_err();
             assert!(err.contains(key), "{text}: {err}");

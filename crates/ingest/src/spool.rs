@@ -15,6 +15,9 @@ use std::sync::Mutex;
 const FAN_IN: usize = 32;
 /// Read buffer per run being merged.
 const READ_BUFFER: usize = 64 << 10;
+/// Bytes of encoded runs kept in memory by default; runs past this go to files. A run is about
+/// 180 bytes an event, so this holds runs of a few hundred thousand events.
+pub const RUNS_IN_MEMORY: usize = 64 << 20;
 
 pub struct Spool {
     /// Events each slot holds before it writes a run.
@@ -24,6 +27,9 @@ pub struct Spool {
     /// made itself. Frees from another thread (a shared batch written by whichever thread
     /// filled it) go through the allocator's slower cross-thread path.
     slots: Vec<Mutex<Slot>>,
+    /// Bytes of runs held in memory before runs go to files: with two readers, writing runs
+    /// into the page cache and reading them back cost a twentieth of a hunt.
+    runs_in_memory: usize,
     inner: Mutex<Inner>,
 }
 
@@ -36,9 +42,18 @@ struct Slot {
     range: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
 
+/// A sorted, encoded run: in memory while the spool's allowance lasts, else in a file.
+enum Run {
+    Memory(Vec<u8>),
+    File(PathBuf),
+}
+
 #[derive(Default)]
 struct Inner {
-    runs: Vec<PathBuf>,
+    runs: Vec<Run>,
+    /// Bytes of the runs held in memory.
+    in_memory: usize,
+    /// Events in run files.
     spilled: u64,
     error: Option<String>,
 }
@@ -56,8 +71,15 @@ impl Spool {
             budget: (budget / threads).max(1),
             dir,
             slots: (0..threads).map(|_| Mutex::default()).collect(),
+            runs_in_memory: RUNS_IN_MEMORY,
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    /// Hold at most `bytes` of sorted runs in memory (0: every run goes to a file).
+    pub fn with_runs_in_memory(mut self, bytes: usize) -> Spool {
+        self.runs_in_memory = bytes;
+        self
     }
 
     /// A spool under the system temporary directory, in a directory of its own.
@@ -111,9 +133,11 @@ impl Spool {
         lock(&self.slots[i]).spare = Some(full);
         let mut inner = self.lock();
         match written {
-            Ok((path, n)) => {
-                inner.runs.push(path);
-                inner.spilled += n;
+            Ok((run, n)) => {
+                if let Run::File(_) = run {
+                    inner.spilled += n;
+                }
+                inner.runs.push(run);
             }
             Err(e) => {
                 inner.error.get_or_insert(e);
@@ -125,21 +149,30 @@ impl Spool {
         lock(&self.inner)
     }
 
-    /// Sort and write `events` to a new run file, leaving the vector empty.
-    fn write_run(&self, events: &mut Vec<Event>) -> Result<(PathBuf, u64), String> {
-        // Written in sorted order without moving the events themselves.
+    /// Sort and encode `events` into a new run, leaving the vector empty.
+    fn write_run(&self, events: &mut Vec<Event>) -> Result<(Run, u64), String> {
+        // Encoded in sorted order without moving the events themselves.
         let by = sorted_positions(events);
+        let n = events.len() as u64;
+        let mut bytes = Vec::with_capacity(events.len() * 192);
+        encode_events(by.into_iter().map(|i| &events[i]), &mut bytes);
+        events.clear();
+        let run_number = {
+            let mut inner = self.lock();
+            if inner.in_memory + bytes.len() <= self.runs_in_memory {
+                inner.in_memory += bytes.len();
+                return Ok((Run::Memory(bytes), n));
+            }
+            inner.runs.len()
+        };
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| format!("spool {}: {e}", self.dir.display()))?;
-        let n = self.lock().runs.len();
-        let path = self
-            .dir
-            .join(format!("run-{n}-{:?}.bin", std::thread::current().id()));
-        let n = events.len() as u64;
-        let written = write_events(&path, by.into_iter().map(|i| &events[i]));
-        events.clear();
-        written?;
-        Ok((path, n))
+        let path = self.dir.join(format!(
+            "run-{run_number}-{:?}.bin",
+            std::thread::current().id()
+        ));
+        std::fs::write(&path, &bytes).map_err(|e| format!("spool {}: {e}", path.display()))?;
+        Ok((Run::File(path), n))
     }
 
     /// Events written to run files so far.
@@ -163,10 +196,15 @@ impl Spool {
         let mut pass = 0;
         while runs.len() >= FAN_IN {
             let mut longer = Vec::new();
-            for (k, group) in runs.chunks(FAN_IN).enumerate() {
+            let mut rest = runs.into_iter();
+            for k in 0.. {
+                let group: Vec<Run> = rest.by_ref().take(FAN_IN).collect();
+                if group.is_empty() {
+                    break;
+                }
                 let path = self.dir.join(format!("merged-{pass}-{k}.bin"));
                 merge_into(group, &path)?;
-                longer.push(path);
+                longer.push(Run::File(path));
             }
             runs = longer;
             pass += 1;
@@ -179,53 +217,82 @@ impl Spool {
                 sources.push(Source::Memory(memory.into_iter()));
             }
         }
-        for path in &runs {
-            sources.push(open_run(path)?);
+        for run in runs {
+            sources.push(open_run(run)?);
         }
         Ok(Sorted::merge(sources, Some(self.dir)))
     }
 }
 
-fn open_run(path: &PathBuf) -> Result<Source, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("spool {}: {e}", path.display()))?;
+fn open_run(run: Run) -> Result<Source, String> {
+    let (name, reader): (String, Box<dyn Read + Send>) = match run {
+        Run::Memory(bytes) => (
+            "(a run in memory)".into(),
+            Box::new(std::io::Cursor::new(bytes)),
+        ),
+        Run::File(path) => {
+            let file =
+                std::fs::File::open(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
+            let reader = BufReader::with_capacity(READ_BUFFER, file);
+            (path.display().to_string(), Box::new(reader))
+        }
+    };
     Ok(Source::Run {
-        path: path.clone(),
-        reader: BufReader::with_capacity(READ_BUFFER, file),
+        name,
+        reader,
         buf: Vec::new(),
         decoder: crate::codec::Decoder::default(),
     })
 }
 
-/// Merge sorted run files into one at `out`, removing them.
-fn merge_into(runs: &[PathBuf], out: &Path) -> Result<(), String> {
-    let sources = runs.iter().map(open_run).collect::<Result<Vec<_>, _>>()?;
+/// Merge sorted runs into one file at `out`, removing the files among them.
+fn merge_into(runs: Vec<Run>, out: &Path) -> Result<(), String> {
+    let files: Vec<PathBuf> = runs
+        .iter()
+        .filter_map(|run| match run {
+            Run::File(path) => Some(path.clone()),
+            Run::Memory(_) => None,
+        })
+        .collect();
+    let sources = runs
+        .into_iter()
+        .map(open_run)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut merged = Sorted::merge(sources, None);
-    write_events(out, merged.by_ref())?;
+    let failed = |e: std::io::Error| format!("spool {}: {e}", out.display());
+    // Runs held in memory until now may not have made the directory.
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let file = std::fs::File::create(out).map_err(failed)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = Vec::with_capacity(1 << 20);
+    let mut encoder = crate::codec::Encoder::default();
+    for ev in merged.by_ref() {
+        encoder.encode(&ev, &mut bytes);
+        if bytes.len() >= 1 << 20 {
+            w.write_all(&bytes).map_err(failed)?;
+            bytes.clear();
+        }
+    }
+    w.write_all(&bytes)
+        .and_then(|()| w.flush())
+        .map_err(failed)?;
     if let Some(e) = merged.error.take() {
         return Err(e);
     }
-    for run in runs {
-        let _ = std::fs::remove_file(run);
+    for path in files {
+        let _ = std::fs::remove_file(path);
     }
     Ok(())
 }
 
-/// Write `events` (already in order) to a run file at `path`.
-fn write_events<E: std::borrow::Borrow<Event>>(
-    path: &Path,
-    events: impl Iterator<Item = E>,
-) -> Result<(), String> {
-    let failed = |e: std::io::Error| format!("spool {}: {e}", path.display());
-    let file = std::fs::File::create(path).map_err(failed)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let mut bytes = Vec::with_capacity(4096);
+/// Encode `events` (already in order) onto `out`.
+fn encode_events<'e>(events: impl Iterator<Item = &'e Event>, out: &mut Vec<u8>) {
     let mut encoder = crate::codec::Encoder::default();
     for ev in events {
-        bytes.clear();
-        encoder.encode(ev.borrow(), &mut bytes);
-        w.write_all(&bytes).map_err(failed)?;
+        encoder.encode(ev, out);
     }
-    w.flush().map_err(failed)
 }
 
 const SPOOL_PREFIX: &str = "snaptrail-spool-";
@@ -263,8 +330,9 @@ pub fn sweep_stale(base: &std::path::Path) -> usize {
 enum Source {
     Memory(std::vec::IntoIter<Event>),
     Run {
-        path: PathBuf,
-        reader: BufReader<std::fs::File>,
+        /// The run's file, for errors.
+        name: String,
+        reader: Box<dyn Read + Send>,
         buf: Vec<u8>,
         decoder: crate::codec::Decoder,
     },
@@ -275,12 +343,12 @@ impl Source {
         match self {
             Source::Memory(it) => Ok(it.next().map(Box::new)),
             Source::Run {
-                path,
+                name,
                 reader,
                 buf,
                 decoder,
             } => {
-                let failed = |e: &dyn std::fmt::Display| format!("spool {}: {e}", path.display());
+                let failed = |e: &dyn std::fmt::Display| format!("spool {name}: {e}");
                 let mut len = [0u8; 4];
                 match reader.read_exact(&mut len) {
                     Ok(()) => {}
@@ -400,21 +468,28 @@ mod tests {
 
     #[test]
     fn many_runs_merge_in_passes_into_one_ordered_stream() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::new(dir.path().join("spool"), 2);
-        // 200 events in a scrambled order, two per batch: 100 run files, merged in passes of
-        // FAN_IN.
-        let mut times: Vec<i64> = (0..200).map(|i| (i * 7919) % 200).collect();
-        times.rotate_left(13);
-        for pair in times.chunks(2) {
-            spool.add(pair.iter().map(|t| event(*t, &format!("e{t}"))).collect());
+        // 200 events in a scrambled order, two per batch: 100 runs, merged in passes of
+        // FAN_IN; the runs all in files, all in memory, and some of each.
+        let one_run = {
+            let mut bytes = Vec::new();
+            encode_events([event(100, "e100"), event(101, "e101")].iter(), &mut bytes);
+            bytes.len()
+        };
+        for (memory, in_files) in [(0, 200), (RUNS_IN_MEMORY, 0), (30 * one_run, 140)] {
+            let dir = tempfile::tempdir().unwrap();
+            let spool = Spool::new(dir.path().join("spool"), 2).with_runs_in_memory(memory);
+            let mut times: Vec<i64> = (0..200).map(|i| (i * 7919) % 200).collect();
+            times.rotate_left(13);
+            for pair in times.chunks(2) {
+                spool.add(pair.iter().map(|t| event(*t, &format!("e{t}"))).collect());
+            }
+            assert_eq!(spool.spilled(), in_files, "{memory}");
+            let mut sorted = spool.into_sorted().unwrap();
+            let got: Vec<i64> = sorted.by_ref().map(|e| e.time.as_second()).collect();
+            assert!(sorted.error.is_none());
+            assert_eq!(got, (0..200).collect::<Vec<_>>());
+            drop(sorted);
+            assert!(!dir.path().join("spool").exists(), "run files are removed");
         }
-        assert_eq!(spool.spilled(), 200);
-        let mut sorted = spool.into_sorted().unwrap();
-        let got: Vec<i64> = sorted.by_ref().map(|e| e.time.as_second()).collect();
-        assert!(sorted.error.is_none());
-        assert_eq!(got, (0..200).collect::<Vec<_>>());
-        drop(sorted);
-        assert!(!dir.path().join("spool").exists(), "run files are removed");
     }
 }
