@@ -225,23 +225,23 @@ impl Spool {
 }
 
 fn open_run(run: Run) -> Result<Source, String> {
-    let (name, reader): (String, Box<dyn Read + Send>) = match run {
-        Run::Memory(bytes) => (
-            "(a run in memory)".into(),
-            Box::new(std::io::Cursor::new(bytes)),
-        ),
+    let decoder = crate::codec::Decoder::default();
+    Ok(match run {
+        Run::Memory(bytes) => Source::MemoryRun {
+            bytes,
+            at: 0,
+            decoder,
+        },
         Run::File(path) => {
             let file =
                 std::fs::File::open(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
-            let reader = BufReader::with_capacity(READ_BUFFER, file);
-            (path.display().to_string(), Box::new(reader))
+            Source::Run {
+                path,
+                reader: BufReader::with_capacity(READ_BUFFER, file),
+                buf: Vec::new(),
+                decoder,
+            }
         }
-    };
-    Ok(Source::Run {
-        name,
-        reader,
-        buf: Vec::new(),
-        decoder: crate::codec::Decoder::default(),
     })
 }
 
@@ -328,27 +328,48 @@ pub fn sweep_stale(base: &std::path::Path) -> usize {
 }
 
 enum Source {
+    /// A sort batch never written out.
     Memory(std::vec::IntoIter<Event>),
+    /// A run held in memory, decoded in place.
+    MemoryRun {
+        bytes: Vec<u8>,
+        at: usize,
+        decoder: crate::codec::Decoder,
+    },
     Run {
-        /// The run's file, for errors.
-        name: String,
-        reader: Box<dyn Read + Send>,
+        path: PathBuf,
+        reader: BufReader<std::fs::File>,
         buf: Vec<u8>,
         decoder: crate::codec::Decoder,
     },
 }
 
+const UNDECODABLE: &str = "a run record does not decode";
+
 impl Source {
     fn next(&mut self) -> Result<Option<Box<Event>>, String> {
         match self {
             Source::Memory(it) => Ok(it.next().map(Box::new)),
+            Source::MemoryRun { bytes, at, decoder } => {
+                let Some(len) = bytes.get(*at..*at + 4) else {
+                    return Ok(None);
+                };
+                let start = *at + 4;
+                let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                let record = bytes.get(start..start + len);
+                *at = start + len;
+                record
+                    .and_then(|r| decoder.decode(r))
+                    .map(|ev| Some(Box::new(ev)))
+                    .ok_or_else(|| format!("spool (a run in memory): {UNDECODABLE}"))
+            }
             Source::Run {
-                name,
+                path,
                 reader,
                 buf,
                 decoder,
             } => {
-                let failed = |e: &dyn std::fmt::Display| format!("spool {name}: {e}");
+                let failed = |e: &dyn std::fmt::Display| format!("spool {}: {e}", path.display());
                 let mut len = [0u8; 4];
                 match reader.read_exact(&mut len) {
                     Ok(()) => {}
@@ -360,7 +381,7 @@ impl Source {
                 decoder
                     .decode(buf)
                     .map(|ev| Some(Box::new(ev)))
-                    .ok_or_else(|| failed(&"a run file record does not decode"))
+                    .ok_or_else(|| failed(&UNDECODABLE))
             }
         }
     }
