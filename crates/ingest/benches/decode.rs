@@ -2,7 +2,7 @@
 //! Inputs are made here from the fixtures so the numbers are comparable across machines.
 
 use snaptrail_ingest::normalize::{aws, azure, gcp};
-use snaptrail_ingest::{Options, prefilter, read_bytes, split};
+use snaptrail_ingest::{Options, gunzip, prefilter, read_bytes, split};
 
 fn main() {
     divan::main();
@@ -97,6 +97,25 @@ fn split_envelope(bencher: divan::Bencher) {
     bencher
         .counter(divan::counter::BytesCount::of_slice(&envelope))
         .bench(|| split::split_array(&envelope, open).elements.len());
+}
+
+/// The envelope as one gzip member (an S3 object), inflated and checked into a reused buffer.
+#[divan::bench]
+fn gunzip_envelope(bencher: divan::Bencher) {
+    use std::io::Write;
+    let (envelope, _) = cloudtrail();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(&envelope).unwrap();
+    let gz = e.finish().unwrap();
+    let mut inflater = gunzip::Inflater::default();
+    let mut out = Vec::new();
+    bencher
+        .counter(divan::counter::BytesCount::of_slice(&envelope))
+        .bench_local(|| {
+            out.clear();
+            gunzip::gunzip_into(&mut inflater, &gz, &mut out, usize::MAX).unwrap();
+            out.len()
+        });
 }
 
 #[divan::bench]
