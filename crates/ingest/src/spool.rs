@@ -1,7 +1,9 @@
 //! A run's events in time order without holding them all. Readers hand batches of events to the
-//! [`Spool`]; past a budget, the batch in memory is sorted and written to a temporary run file
-//! (in [`crate::codec`]'s binary format), and [`Spool::into_sorted`] merges the runs back in [`sort`]'s
-//! order. Input in any order gives the same stream; memory is the budget plus one event per run.
+//! [`Spool`]; past a budget, the batch in memory is sorted and encoded into a run (in
+//! [`crate::codec`]'s binary format), held in memory up to an allowance and written to a
+//! temporary file past it, and [`Spool::into_sorted`] merges the runs back in [`sort`]'s order.
+//! Input in any order gives the same stream; memory is the budget, the allowance, and one event
+//! per run.
 
 use crate::dedupe::{order, sort, sorted_positions};
 use snaptrail_model::Event;
