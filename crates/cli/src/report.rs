@@ -67,6 +67,8 @@ fn finish(
 /// that reached different map tasks merge here, as in a single-process hunt.
 pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
     use std::io::BufRead;
+    // Before anything asks rayon about its pool (a spool does), which would build the default.
+    set_threads(input)?;
     let started = Instant::now();
     let (inputs, mut batch) = snaptrail_ingest::walk(&input.paths);
     for inp in &inputs {

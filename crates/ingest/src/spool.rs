@@ -66,7 +66,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Spool {
     /// A spool writing its runs under `dir` (created when the first run is written), holding
-    /// about `budget` events in memory across the current rayon pool's threads.
+    /// about `budget` events in memory across the current rayon pool's threads. Outside a pool
+    /// that is the global pool, which asking builds with the default size if it was not built
+    /// yet: configure it first.
     pub fn new(dir: PathBuf, budget: usize) -> Spool {
         let threads = rayon::current_num_threads().max(1);
         Spool {
