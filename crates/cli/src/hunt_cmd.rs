@@ -50,8 +50,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, String> {
         only_relevant: true,
     };
     let (spool, mut summary) = if args.from_events {
+        let spool = report::new_spool(&args.input, &cfg)?;
         let batch = report::read_events(&args.input)?;
-        let spool = report::new_spool(&cfg);
         spool.add(batch.events);
         (spool, batch.summary)
     } else {

@@ -33,18 +33,25 @@ pub fn ingest(input: &InputArgs, opts: Options) -> Result<Batch, String> {
 
 /// Read the inputs into a spool: events come back in time order, memory stays bounded.
 pub fn spool(input: &InputArgs, opts: Options, cfg: &Config) -> Result<Spooled, String> {
-    set_threads(input)?;
+    let spool = new_spool(input, cfg)?;
     let started = Instant::now();
-    let spool = new_spool(cfg);
     let spooled = snaptrail_ingest::spool(&input.paths, &opts, spool);
     finish(&spooled.summary, &spooled.diagnostics, input, started)?;
     Ok(spooled)
 }
 
-/// A spool under the temporary directory, sized by the config's limits.
-pub fn new_spool(cfg: &Config) -> snaptrail_ingest::spool::Spool {
-    snaptrail_ingest::spool::Spool::in_temp_dir(cfg.sort_buffer_events)
-        .with_runs_in_memory(cfg.sort_memory_mb << 20)
+/// A spool under the temporary directory, sized by the config's limits and by the thread pool,
+/// which is set up from `--threads` first: a spool asks rayon how many threads there are, and
+/// asking before the pool is built builds the default one, leaving `--threads` ignored.
+pub fn new_spool(
+    input: &InputArgs,
+    cfg: &Config,
+) -> Result<snaptrail_ingest::spool::Spool, String> {
+    set_threads(input)?;
+    Ok(
+        snaptrail_ingest::spool::Spool::in_temp_dir(cfg.sort_buffer_events)
+            .with_runs_in_memory(cfg.sort_memory_mb << 20),
+    )
 }
 
 /// Report what was wrong with the input, and refuse it under `--strict`.
@@ -67,8 +74,6 @@ fn finish(
 /// that reached different map tasks merge here, as in a single-process hunt.
 pub fn read_events(input: &InputArgs) -> Result<Batch, String> {
     use std::io::BufRead;
-    // Before anything asks rayon about its pool (a spool does), which would build the default.
-    set_threads(input)?;
     let started = Instant::now();
     let (inputs, mut batch) = snaptrail_ingest::walk(&input.paths);
     for inp in &inputs {

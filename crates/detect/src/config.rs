@@ -106,7 +106,8 @@ pub struct Config {
     pub max_keys: usize,
     /// Principals triage keeps history for before the least recently active are forgotten.
     pub max_principals: usize,
-    /// Events held in memory while sorting a run's input before a sorted run goes to disk.
+    /// Events held in memory (split between the reader threads) before they are sorted into a
+    /// run.
     pub sort_buffer_events: usize,
     /// Megabytes of sorted runs held in memory (encoded) before runs go to temporary files.
     pub sort_memory_mb: usize,

@@ -85,6 +85,11 @@ fn crc32(data: &[u8]) -> u32 {
     unsafe { libdeflate_sys::libdeflate_crc32(0, data.as_ptr().cast(), data.len()) }
 }
 
+/// The little-endian 32-bit word at the start of `b` (at least four bytes).
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
 fn bad(m: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, m.to_string())
 }
@@ -110,9 +115,7 @@ pub fn gunzip_into(
 ) -> io::Result<()> {
     // The last member's length, from the file's last four bytes: the exact output size of a
     // single-member file (nearly all are), so libdeflate usually needs one try.
-    let hint = raw.len().checked_sub(4).map_or(0, |at| {
-        u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]])
-    }) as usize;
+    let hint = raw.len().checked_sub(4).map_or(0, |at| le32(&raw[at..])) as usize;
     let mut pos = 0;
     let mut members = 0;
     while pos < raw.len() {
@@ -151,18 +154,10 @@ pub fn gunzip_into(
         let start = out.len();
         let used = inflate_member(inflater, deflated, out, limit, hint)?;
         let trailer = deflated.get(used..used + 8).ok_or_else(truncated)?;
-        let word = |at: usize| {
-            u32::from_le_bytes([
-                trailer[at],
-                trailer[at + 1],
-                trailer[at + 2],
-                trailer[at + 3],
-            ])
-        };
-        if crc32(&out[start..]) != word(0) {
+        if crc32(&out[start..]) != le32(trailer) {
             return Err(bad("gzip CRC mismatch"));
         }
-        if (out.len() - start) as u32 != word(4) {
+        if (out.len() - start) as u32 != le32(&trailer[4..]) {
             return Err(bad("gzip length mismatch"));
         }
         pos += p + used + 8;
@@ -180,7 +175,7 @@ fn inflate_member(
     hint: usize,
 ) -> io::Result<usize> {
     // One byte past the limit: a member that fills it is too large.
-    let room = (limit - limit.min(out.len())).saturating_add(1);
+    let room = limit.saturating_sub(out.len()).saturating_add(1);
     let mut want = hint.max(64 << 10).min(room);
     loop {
         match inflater.fast.inflate(deflated, out, want) {

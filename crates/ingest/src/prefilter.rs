@@ -144,7 +144,7 @@ type Remembered = (Box<[u8]>, bool);
 
 /// Slots per table (a trail holds a few dozen to a few hundred distinct names and agents).
 const SLOT_BITS: u32 = 11;
-/// Keys longer than this are not remembered, so a table holds at most 1 MB of keys.
+/// Keys longer than this are not remembered, so a table holds at most 2 MB of keys.
 const LONGEST_REMEMBERED: usize = 1024;
 
 impl Memo {
@@ -324,15 +324,14 @@ mod tests {
 
     #[test]
     fn verdicts_are_remembered_per_whole_key() {
-        // Same length, same first and last 16 bytes: always the same slot, so each evicts the
-        // other, and each verdict must still be its own.
+        // Alike but for a few bytes in the middle: each verdict must still be its own.
         let tool = b"aaaaaaaaaaaaaaaa-pacu-bbbbbbbbbbbbbbbb";
         let plain = b"aaaaaaaaaaaaaaaa-xxxx-bbbbbbbbbbbbbbbb";
         for _ in 0..3 {
             assert!(agent_is_tool(tool));
             assert!(!agent_is_tool(plain));
         }
-        // Every length the slot's sampling treats differently, many more keys than slots.
+        // Keys of every short length, many more than slots: evictions never mix verdicts.
         for len in 0..40 {
             for i in 0..(2 << SLOT_BITS) / 40 {
                 let mut agent = format!("{i:0>len$}").into_bytes();

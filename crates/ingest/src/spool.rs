@@ -8,7 +8,7 @@
 use crate::dedupe::{order, sort, sorted_positions};
 use snaptrail_model::Event;
 use std::cmp::Ordering;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -268,20 +268,18 @@ fn merge_into(runs: Vec<Run>, out: &Path) -> Result<(), String> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(failed)?;
     }
-    let file = std::fs::File::create(out).map_err(failed)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut file = std::fs::File::create(out).map_err(failed)?;
+    // Encoded into a buffer written a megabyte at a time.
     let mut bytes = Vec::with_capacity(1 << 20);
     let mut encoder = crate::codec::Encoder::default();
     for ev in merged.by_ref() {
         encoder.encode(&ev, &mut bytes);
         if bytes.len() >= 1 << 20 {
-            w.write_all(&bytes).map_err(failed)?;
+            file.write_all(&bytes).map_err(failed)?;
             bytes.clear();
         }
     }
-    w.write_all(&bytes)
-        .and_then(|()| w.flush())
-        .map_err(failed)?;
+    file.write_all(&bytes).map_err(failed)?;
     if let Some(e) = merged.error.take() {
         return Err(e);
     }
