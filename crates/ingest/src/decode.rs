@@ -244,7 +244,7 @@ impl<'a> Decoder<'a> {
                 self.skip("aws:cloudtrail-digest");
                 return;
             }
-            self.record(buf, || format!("line {first_line}"));
+            self.record(buf, Origin::Line(first_line));
             return;
         };
         let split = split_array(buf, open);
@@ -267,9 +267,12 @@ impl<'a> Decoder<'a> {
     /// tail of an input that ended inside it.
     fn element(&mut self, raw: &[u8], unfinished: bool, line: usize, index: usize) {
         self.out.summary.records += 1;
-        let origin = || format!("line {line}, record {index}");
+        let origin = Origin::Element { line, index };
         if unfinished {
-            self.bad(origin(), "truncated: the input ends inside this record");
+            self.bad(
+                origin.to_string(),
+                "truncated: the input ends inside this record",
+            );
         } else {
             self.record(raw, origin);
         }
@@ -298,22 +301,22 @@ impl<'a> Decoder<'a> {
     }
 
     /// One raw record: prefilter, parse, dispatch.
-    fn record(&mut self, raw: &[u8], origin: impl Fn() -> String) {
+    fn record(&mut self, raw: &[u8], origin: Origin) {
         if self.opts.prefilter {
             if !prefilter::may_be_relevant(raw) {
                 self.out.summary.prefiltered += 1;
                 return;
             }
             // A plain CloudTrail record skips the JSON tree (the prefilter's equivalence tests
-            // cover this path too: it runs only with the prefilter on).
-            let at = origin();
-            if let Some(result) = aws_record::normalize(raw, &format!("{}:{at}", self.name)) {
-                self.emit(result, &at);
+            // cover this path too: it runs only with the prefilter on). Its event's origin is
+            // written once, here, and moved into the event.
+            if let Some(result) = aws_record::normalize(raw, format!("{}:{origin}", self.name)) {
+                self.emit(result, origin);
                 return;
             }
         }
         match serde_json::from_slice::<Value>(raw) {
-            Ok(v) => self.value(&v, &origin(), 0),
+            Ok(v) => self.value(&v, &origin.to_string(), 0),
             Err(e) => {
                 let column = if e.line() > 1 {
                     format!(" (line {} of the record)", e.line())
@@ -321,7 +324,7 @@ impl<'a> Decoder<'a> {
                     String::new()
                 };
                 self.bad(
-                    origin(),
+                    origin.to_string(),
                     format!("malformed JSON at column {}{column}: {e}", e.column()),
                 )
             }
@@ -423,7 +426,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Keep a normalized event (or count the skip, or report the error at `origin`).
-    fn emit(&mut self, result: Result<Normalized, String>, origin: &str) {
+    fn emit(&mut self, result: Result<Normalized, String>, origin: impl std::fmt::Display) {
         match result {
             Ok(Normalized::Event(ev)) => {
                 if self.opts.only_relevant && !ev.is_relevant() {
@@ -437,6 +440,25 @@ impl<'a> Decoder<'a> {
             }
             Ok(Normalized::Skip(kind)) => self.skip(&kind),
             Err(message) => self.bad(origin.to_string(), message),
+        }
+    }
+}
+
+/// Where a record is in its file, written out only when something needs the words: an event's
+/// origin, or a diagnostic.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// A document on its own: one line of JSON lines, or a whole file.
+    Line(usize),
+    /// Element `index` (from 1) of an array that starts on `line`.
+    Element { line: usize, index: usize },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Line(line) => write!(f, "line {line}"),
+            Origin::Element { line, index } => write!(f, "line {line}, record {index}"),
         }
     }
 }

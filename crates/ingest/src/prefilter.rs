@@ -100,16 +100,22 @@ fn find_key<'a>(record: &'a [u8], key: &'static str, from: usize) -> Key<'a> {
 /// `: "value"` starting at `at`, with the offset past the closing quote.
 fn plain_string_after(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let rest = &record[at..];
-    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-    if rest[colon] != b':' {
-        return None;
-    }
-    let after = &rest[colon + 1..];
-    let quote = after.iter().position(|b| !b.is_ascii_whitespace())?;
-    if after[quote] != b'"' {
-        return None;
-    }
-    let value = &after[quote + 1..];
+    // Compact JSON (as CloudTrail writes it) has no blanks to skip.
+    let value = match rest.strip_prefix(b":\"") {
+        Some(value) => value,
+        None => {
+            let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+            if rest[colon] != b':' {
+                return None;
+            }
+            let after = &rest[colon + 1..];
+            let quote = after.iter().position(|b| !b.is_ascii_whitespace())?;
+            if after[quote] != b'"' {
+                return None;
+            }
+            &after[quote + 1..]
+        }
+    };
     let end = memchr::memchr2(b'"', b'\\', value)?;
     let past = record.len() - value.len() + end + 1;
     (value[end] == b'"').then_some((&value[..end], past))
@@ -307,6 +313,15 @@ mod tests {
             Some(&b"Create"[..])
         );
         assert_eq!(plain_value(br#"{"eventName": 42}"#, "eventName"), None);
+        // The compact form's shortcut and the general one agree at the edges.
+        for compact in [true, false] {
+            let sep = if compact { ":" } else { " :\n " };
+            let at = |rest: &str| format!(r#"{{"eventName"{sep}{rest}"#).into_bytes();
+            assert_eq!(plain_value(&at(r#""""#), "eventName"), Some(&b""[..]));
+            assert_eq!(plain_value(&at(r#""Cre\"ate"}"#), "eventName"), None);
+            assert_eq!(plain_value(&at(r#""Create"#), "eventName"), None);
+            assert_eq!(plain_value(&at("null}"), "eventName"), None);
+        }
         assert_eq!(
             plain_value(
                 br#"{"CloudTrailEvent": "{\"eventName\":\"X\"}"}"#,

@@ -60,7 +60,7 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         source_ip: optional_str(v, "sourceIPAddress")?,
         details: path(v, &["serviceEventDetails"]),
     };
-    normalize_fields(&fields, origin)
+    normalize_fields(&fields, origin.to_string())
 }
 
 /// What the normalizer reads of `userIdentity`: who called, nothing of the session.
@@ -91,7 +91,8 @@ impl<'a> Identity<'a> {
     }
 }
 
-pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> {
+/// `origin` (file and place) is moved into the event.
+pub fn normalize_fields(f: &Fields, origin: String) -> Result<Normalized, String> {
     let name = f.name;
     let source = f.source.unwrap_or("");
     let time = match (f.time, f.panther_time) {
@@ -123,7 +124,7 @@ pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> 
         invoked_by: identity.invoked_by.map(str::to_string),
         source_ip: f.source_ip.map(str::to_string),
         user_agent,
-        service: source.trim_end_matches(".amazonaws.com").to_string(),
+        service: service_name(source).to_string(),
         operation: name.to_string(),
         component: Component::Other,
         resources: Vec::new(),
@@ -138,7 +139,7 @@ pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> 
         op_key: None,
         op_final: true,
         merged_ids: Vec::new(),
-        origin: origin.to_string(),
+        origin,
     };
     ev.component = classify(name, request, &mut ev.facts);
     collect_resources(request, &mut ev.resources, 0);
@@ -172,6 +173,16 @@ pub fn normalize_fields(f: &Fields, origin: &str) -> Result<Normalized, String> 
     }
     collect_tags(request, &mut ev.request_tags);
     Ok(Normalized::Event(Box::new(ev)))
+}
+
+/// `ec2.amazonaws.com` is `ec2`. As `trim_end_matches`, without building a substring searcher
+/// for every record (a sixtieth of a relevant record's cost).
+fn service_name(source: &str) -> &str {
+    let mut name = source;
+    while let Some(shorter) = name.strip_suffix(".amazonaws.com") {
+        name = shorter;
+    }
+    name
 }
 
 fn principal(identity: &Identity, account: &str) -> (String, PrincipalKind, Option<String>) {
@@ -572,5 +583,28 @@ fn collect_tags(request: &Value, out: &mut Vec<(String, String)>) {
         if let Some(key) = key {
             out.push((key.to_string(), value.to_string()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn service_names_lose_every_amazonaws_suffix_as_trim_end_matches_does() {
+        for source in [
+            "ec2.amazonaws.com",
+            "ec2",
+            "",
+            ".amazonaws.com",
+            "rds.amazonaws.com.amazonaws.com",
+            "amazonaws.com",
+            "signin.amazonaws.com.cn",
+        ] {
+            assert_eq!(
+                super::service_name(source),
+                source.trim_end_matches(".amazonaws.com"),
+                "{source}"
+            );
+        }
+        assert_eq!(super::service_name("ebs.amazonaws.com"), "ebs");
     }
 }

@@ -115,7 +115,7 @@ fn some(s: Option<&str>) -> Option<&str> {
 }
 
 /// Normalize `raw` if it is a plain CloudTrail record; `None` sends it the general way.
-pub fn normalize(raw: &[u8], origin: &str) -> Option<Result<Normalized, String>> {
+pub fn normalize(raw: &[u8], origin: String) -> Option<Result<Normalized, String>> {
     // Checked as UTF-8 once, whole: borrowing from bytes checks each string on its own, a
     // call per field (and skips the ignored ones, which the general path would reject).
     let text = std::str::from_utf8(raw).ok()?;
@@ -176,7 +176,7 @@ mod tests {
             "userIdentity":{"type":"AssumedRole","principalId":"AROA:x","arn":"arn:aws:sts::444455556666:assumed-role/r/x",
               "accountId":"444455556666","accessKeyId":"ASIA","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::444455556666:role/r"},
               "attributes":{"mfaAuthenticated":"false"}}}}"#;
-        let typed = event(normalize(raw.as_bytes(), "o").expect("a plain record"));
+        let typed = event(normalize(raw.as_bytes(), "o".into()).expect("a plain record"));
         let reference = general(raw);
         assert_eq!(
             typed.principal,
@@ -202,7 +202,7 @@ mod tests {
         // No arn: the service, then the account, then the principal id name the caller.
         let service = r#"{"eventName":"CreateSnapshot","eventTime":"2026-01-01T00:00:00Z",
             "userIdentity":{"type":"AWSService","invokedBy":"backup.amazonaws.com","arn":""}}"#;
-        let typed = event(normalize(service.as_bytes(), "o").expect("a plain record"));
+        let typed = event(normalize(service.as_bytes(), "o".into()).expect("a plain record"));
         assert_eq!(typed.principal, "backup.amazonaws.com");
         assert_eq!(typed.principal, general(service).principal);
     }
@@ -219,7 +219,10 @@ mod tests {
             let raw = format!(
                 r#"{{"eventName":"CreateSnapshot","eventTime":"2026-01-01T00:00:00Z","userIdentity":{identity}}}"#
             );
-            assert!(normalize(raw.as_bytes(), "o").is_none(), "{identity}");
+            assert!(
+                normalize(raw.as_bytes(), "o".into()).is_none(),
+                "{identity}"
+            );
         }
     }
 
@@ -230,9 +233,9 @@ mod tests {
         let mut raw = br#"{"eventName":"CreateSnapshot","eventTime":"2026-01-01T00:00:00Z","tlsDetails":{"clientProvidedHostHeader":"x"}}"#.to_vec();
         let at = raw.iter().position(|&b| b == b'x').unwrap();
         raw[at] = 0xff;
-        assert!(normalize(&raw, "o").is_none());
+        assert!(normalize(&raw, "o".into()).is_none());
         assert!(serde_json::from_slice::<Value>(&raw).is_err());
         raw[at] = b'x';
-        assert!(normalize(&raw, "o").is_some());
+        assert!(normalize(&raw, "o".into()).is_some());
     }
 }
