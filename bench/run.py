@@ -58,6 +58,11 @@ def bench(name, cmd, reps, shell=False, ok=(0,), inputs=()):
     return {"name": name, "secs": secs, "rss_mb": rss}
 
 
+def cell(text):
+    """A Markdown table cell: a `|` in an engine's name (a pipeline) must not end the cell."""
+    return text.replace("|", "\\|")
+
+
 def tree_bytes(d, suffix):
     return sum(p.stat().st_size for p in Path(d).rglob(f"*{suffix}"))
 
@@ -155,7 +160,7 @@ def main():
 
     mb = jsonl_bytes / 1e6
     s = results
-    print("\n| engine | data | median s | MB/s | events/s | peak RSS MB | snaptrail is faster by |")
+    print("\n| engine | data | median s | MB/s | records/s | peak RSS MB | time / snaptrail |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for key, label, size, base in [("snaptrail", "JSON lines", mb, "snaptrail"), ("snaptrail-1", "JSON lines", mb, "snaptrail"),
                                    ("scan", "JSON lines", mb, "snaptrail"),
@@ -163,10 +168,10 @@ def main():
                                    ("snaptrail-s3", ".json.gz", s3_json_bytes / 1e6, "snaptrail-s3"),
                                    ("gunzip", ".json.gz", s3_json_bytes / 1e6, "snaptrail-s3"), ("zcat-jq", ".json.gz", s3_json_bytes / 1e6, "snaptrail-s3")]:
         r = s[key]
-        print(f"| {r['name']} | {label} | {r['secs']:.2f} | {size / r['secs']:.0f} | {n_records / r['secs']:,.0f} | {r['rss_mb']:.0f} | {r['secs'] / s[base]['secs']:.2f}x |")
+        print(f"| {cell(r['name'])} | {label} | {r['secs']:.2f} | {size / r['secs']:.0f} | {n_records / r['secs']:,.0f} | {r['rss_mb']:.0f} | {r['secs'] / s[base]['secs']:.2f}x |")
     for key in ["snaptrail-cached", "duckdb-cached"]:
         r = s[key]
-        print(f"| {r['name']} | JSON lines, {cached_bytes / 1e9:.2f} GB cached | {r['secs']:.2f} | {cached_bytes / 1e6 / r['secs']:.0f} | - "
+        print(f"| {cell(r['name'])} | JSON lines, {cached_bytes / 1e9:.2f} GB cached | {r['secs']:.2f} | {cached_bytes / 1e6 / r['secs']:.0f} | - "
               f"| {r['rss_mb']:.0f} | {r['secs'] / s['snaptrail-cached']['secs']:.2f}x |")
     print(f"\nthreads: 2 vs 1 = {s['snaptrail-1']['secs'] / s['snaptrail']['secs']:.2f}x; "
           f"S3 layout vs gunzip alone = {s['snaptrail-s3']['secs'] / s['gunzip']['secs']:.2f}x the time; "
