@@ -353,11 +353,11 @@ impl Source {
         match self {
             Source::Memory(it) => Ok(it.next().map(Box::new)),
             Source::MemoryRun { bytes, at, decoder } => {
-                let Some(len) = bytes.get(*at..*at + 4) else {
+                let Some(&len) = bytes.get(*at..).and_then(|b| b.first_chunk::<4>()) else {
                     return Ok(None);
                 };
                 let start = *at + 4;
-                let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                let len = u32::from_le_bytes(len) as usize;
                 let record = bytes.get(start..start + len);
                 *at = start + len;
                 record
@@ -424,8 +424,9 @@ impl Sorted {
     }
 
     /// The source whose head comes first in [`sort`]'s order (the lowest-numbered among
-    /// equals). A scan, not a heap: there are at most [`FAN_IN`] runs plus a batch per reader thread, and a binary heap
-    /// of events moved a few hundred bytes at every sift (a sixth of the merge's time).
+    /// equals). A scan, not a heap: there are at most [`FAN_IN`] runs plus a batch per reader
+    /// thread, and a binary heap of events moved a few hundred bytes at every sift (a sixth of
+    /// the merge's time).
     fn first(&self) -> Option<usize> {
         let mut best: Option<(usize, &Event)> = None;
         for (i, head) in self.heads.iter().enumerate() {
