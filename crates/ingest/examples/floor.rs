@@ -4,8 +4,8 @@
 //!
 //! - `floor gunzip PATH...`: decompress every file, with the gzip library and reused buffers
 //!   `snaptrail hunt` uses for small files (the S3 layout).
-//! - `floor lines PATH...`: read every file the way `snaptrail hunt` streams JSON lines (8 MB
-//!   reads) and count the newlines.
+//! - `floor lines PATH...`: read every file the way `snaptrail hunt` streams JSON lines (its
+//!   512 KB reads) and count the newlines.
 //!
 //! Both take `--threads N`.
 
@@ -48,7 +48,12 @@ fn main() {
                 return;
             };
             if !lines {
-                let n = with_small_file(p, |plain, _| plain.len())
+                // Opened and asked its size once, as `read_input_into` does.
+                let n = std::fs::File::open(p)
+                    .and_then(|file| {
+                        let len = file.metadata()?.len();
+                        with_small_file(&file, len, |plain, _| plain.len())
+                    })
                     .ok()
                     .flatten()
                     .unwrap_or(0);

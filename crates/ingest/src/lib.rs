@@ -43,15 +43,16 @@ pub fn read_input_into(input: &Input, opts: &Options, sink: Option<decode::Sink>
     let mut decoder = decode::Decoder::new(opts, &name);
     decoder.sink = sink;
     let small = match input {
-        // Asked again, not taken from the listing: a log can grow in between.
-        Input::File { path, .. } => std::fs::metadata(path)
-            .map(|m| m.len() <= source::WHOLE_FILE_LIMIT)
-            .unwrap_or(false)
-            .then_some(path),
+        // The size is asked again, not taken from the listing: a log can grow in between. A
+        // file that cannot be opened or asked is left to `source::open`, which words the error.
+        Input::File { path, .. } => std::fs::File::open(path).ok().and_then(|file| {
+            let len = file.metadata().ok()?.len();
+            (len <= source::WHOLE_FILE_LIMIT).then_some((file, len))
+        }),
         Input::Stdin => None,
     };
     let whole = match small {
-        Some(path) => source::with_small_file(path, |bytes, failure| {
+        Some((file, len)) => source::with_small_file(&file, len, |bytes, failure| {
             decoder.read_slice(bytes);
             if let Some(e) = failure {
                 decoder.read_failed(bytes.len() as u64, &e);
