@@ -45,14 +45,17 @@ impl Aggregator for EnumerationBurst {
         if !ev.outcome.success {
             return;
         }
-        let key = (ev.cloud, ev.account.clone(), ev.principal.clone());
+        // The key is built only for the two components read here: cloning two strings for
+        // every other event cost about 7% of merging and detecting after the readers finish.
+        let key = || (ev.cloud, ev.account.clone(), ev.principal.clone());
         match ev.component {
             Component::Enumerate => {
-                if let Some(ended) = self.episodes.push(key, ev) {
+                if let Some(ended) = self.episodes.push(key(), ev) {
                     self.ended.push(ended);
                 }
             }
             Component::Create => {
+                let key = key();
                 if let Some(open) = self.episodes.get_mut(&key) {
                     open.extra.push(ev.clone());
                 }
