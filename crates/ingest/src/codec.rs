@@ -215,8 +215,8 @@ impl Encoder {
 
 struct Reader<'a>(&'a [u8]);
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, rest) = self.0.split_at_checked(n)?;
         self.0 = rest;
         Some(head)
@@ -229,8 +229,12 @@ impl Reader<'_> {
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
     }
     fn str(&mut self) -> Option<String> {
+        self.text().map(str::to_string)
+    }
+    /// A string, borrowed from the bytes.
+    fn text(&mut self) -> Option<&'a str> {
         let n = self.len()?;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
+        std::str::from_utf8(self.take(n)?).ok()
     }
     fn opt(&mut self) -> Option<Option<String>> {
         match self.u8()? {
@@ -257,13 +261,21 @@ pub struct Decoder {
 
 impl Decoder {
     fn shared(&mut self, r: &mut Reader) -> Option<String> {
+        self.shared_text(r).map(str::to_string)
+    }
+
+    /// A shared string, borrowed from the table or from the bytes.
+    fn shared_text<'s, 'a: 's>(&'s mut self, r: &mut Reader<'a>) -> Option<&'s str> {
         let word = r.len()? as u32;
         if word & SHARED != 0 {
-            return self.strings.get((word & !SHARED) as usize).cloned();
+            return self
+                .strings
+                .get((word & !SHARED) as usize)
+                .map(String::as_str);
         }
-        let s = String::from_utf8(r.take(word as usize)?.to_vec()).ok()?;
+        let s = std::str::from_utf8(r.take(word as usize)?).ok()?;
         if self.table.admits(s.len()) {
-            self.strings.push(s.clone());
+            self.strings.push(s.to_string());
         }
         Some(s)
     }
@@ -317,10 +329,15 @@ impl Decoder {
             op_key: r.opt()?,
             op_final: r.u8()? != 0,
             merged_ids: r.list(Reader::str)?,
+            // One allocation: copying the file's name and then growing it by the place in the
+            // file took three, for every event merged.
             origin: {
-                let mut file = self.shared(r)?;
-                file.push_str(&r.str()?);
-                file
+                let file = self.shared_text(r)?;
+                let place = r.text()?;
+                let mut origin = String::with_capacity(file.len() + place.len());
+                origin.push_str(file);
+                origin.push_str(place);
+                origin
             },
         })
     }
