@@ -160,22 +160,34 @@ thread_local! {
 }
 
 /// Read `file` to its end into `buf[..returned]`, starting from `len`, its size when asked (it
-/// may have grown since). `buf` stays initialized from file to file, so only growing it is ever
-/// zeroed; and `File::read_to_end` would ask the size and the position again, two more system
-/// calls per file, tens of thousands of times on an S3 export.
-fn read_all(mut file: &File, len: u64, buf: &mut Vec<u8>) -> io::Result<usize> {
+/// may have grown since); `None` once it holds more than `most` bytes, for the caller to stream
+/// it instead. `buf` stays initialized from file to file, so only growing it is ever zeroed; and
+/// `File::read_to_end` would ask the size and the position again, two more system calls per
+/// file, tens of thousands of times on an S3 export.
+fn read_all(
+    mut file: &File,
+    len: u64,
+    most: usize,
+    buf: &mut Vec<u8>,
+) -> io::Result<Option<usize>> {
     // One byte more than the size, so that the read finding the end needs no growing.
-    let want = usize::try_from(len).unwrap_or(usize::MAX).saturating_add(1);
+    let want = usize::try_from(len)
+        .unwrap_or(usize::MAX)
+        .min(most)
+        .saturating_add(1);
     if buf.len() < want {
         buf.resize(want, 0);
     }
     let mut filled = 0;
     loop {
+        if filled > most {
+            return Ok(None);
+        }
         if filled == buf.len() {
-            buf.resize(buf.len().saturating_mul(2), 0);
+            buf.resize(buf.len().saturating_mul(2).min(most + 1).max(filled + 1), 0);
         }
         match file.read(&mut buf[filled..]) {
-            Ok(0) => return Ok(filled),
+            Ok(0) => return Ok(Some(filled)),
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -197,7 +209,10 @@ pub fn with_small_file<T>(
         PLAIN.with(|plain| {
             let mut raw = raw.borrow_mut();
             let mut plain = plain.borrow_mut();
-            let read = read_all(file, len, &mut raw)?;
+            // A file that grew past the limit since it was asked is streamed too.
+            let Some(read) = read_all(file, len, WHOLE_FILE_LIMIT as usize, &mut raw)? else {
+                return Ok(None);
+            };
             let raw = &raw[..read];
             let failure = match sniff(raw) {
                 Compression::None => return Ok(Some(f(raw, None))),
@@ -281,8 +296,12 @@ mod tests {
         for asked in [10, 100_000, 5000, 0] {
             let mut buf = vec![0xee; 9000];
             let file = File::open(&path).unwrap();
-            let n = read_all(&file, asked, &mut buf).unwrap();
+            let n = read_all(&file, asked, 5000, &mut buf).unwrap().unwrap();
             assert_eq!(&buf[..n], &text[..], "asked {asked}");
+            // Past the most it may hold: left to be streamed, whatever the size it was asked at.
+            let file = File::open(&path).unwrap();
+            assert_eq!(read_all(&file, asked, 4999, &mut buf).unwrap(), None);
+            assert!(buf.len() <= 9000, "{}", buf.len());
         }
         // And through the per-thread buffers a hunt uses.
         let file = File::open(&path).unwrap();
