@@ -42,28 +42,28 @@ pub fn read_input_into(input: &Input, opts: &Options, sink: Option<decode::Sink>
     let name = input.name();
     let mut decoder = decode::Decoder::new(opts, &name);
     decoder.sink = sink;
-    let small = match input {
-        // The size is asked again, not taken from the listing: a log can grow in between. A
-        // file that cannot be opened or asked is left to `source::open`, which words the error.
-        Input::File { path, .. } => std::fs::File::open(path).ok().and_then(|file| {
-            let len = file.metadata().ok()?.len();
-            (len <= source::WHOLE_FILE_LIMIT).then_some((file, len))
-        }),
-        Input::Stdin => None,
-    };
-    let whole = match small {
-        Some((file, len)) => source::with_small_file(&file, len, |bytes, failure| {
-            decoder.read_slice(bytes);
-            if let Some(e) = failure {
-                decoder.read_failed(bytes.len() as u64, &e);
+    let opened = match input {
+        Input::File { path, .. } => std::fs::File::open(path).and_then(|mut file| {
+            // The size is asked again, not taken from the listing: a log can grow in between.
+            // One that cannot be asked is streamed.
+            let len = file.metadata().map_or(u64::MAX, |m| m.len());
+            if len <= source::WHOLE_FILE_LIMIT {
+                let whole = source::with_small_file(&file, len, |bytes, failure| {
+                    decoder.read_slice(bytes);
+                    if let Some(e) = failure {
+                        decoder.read_failed(bytes.len() as u64, &e);
+                    }
+                })?;
+                if whole.is_some() {
+                    return Ok(());
+                }
+                // Too large once read or decompressed: streamed from the start instead, from
+                // the file already open.
+                std::io::Seek::rewind(&mut file)?;
             }
+            source::decompress(Box::new(file)).map(|(stream, _)| decoder.read_chunked(stream))
         }),
-        None => Ok(None),
-    };
-    // Large, or small but too large once decompressed: streamed through a bounded buffer.
-    let opened = match whole {
-        Ok(None) => source::open(input).map(|(stream, _)| decoder.read_chunked(stream)),
-        other => other.map(|_| ()),
+        Input::Stdin => source::open(input).map(|(stream, _)| decoder.read_chunked(stream)),
     };
     one_file(decoder, &name, opened)
 }
