@@ -48,15 +48,20 @@ def warm(files):
                 pass
 
 
+def summary(name, runs):
+    """Print one engine's median, peak RSS and every run; return them for the table."""
+    secs = statistics.median(r[0] for r in runs)
+    rss = max(r[1] for r in runs)
+    print(f"  {name:<40} median {secs:7.2f} s   peak RSS {rss:7.0f} MB   ({', '.join(f'{r[0]:.2f}' for r in runs)})", flush=True)
+    return {"name": name, "secs": secs, "rss_mb": rss}
+
+
 def bench(name, cmd, reps, shell=False, ok=(0,), inputs=()):
     runs = []
     for _ in range(reps):
         warm(inputs)
         runs.append(timed(cmd, shell, ok=ok))
-    secs = statistics.median(r[0] for r in runs)
-    rss = max(r[1] for r in runs)
-    print(f"  {name:<40} median {secs:7.2f} s   peak RSS {rss:7.0f} MB   ({', '.join(f'{r[0]:.2f}' for r in runs)})", flush=True)
-    return {"name": name, "secs": secs, "rss_mb": rss}
+    return summary(name, runs)
 
 
 def bench_pair(name_a, cmd_a, name_b, cmd_b, reps, inputs=(), ok=(0,)):
@@ -68,15 +73,10 @@ def bench_pair(name_a, cmd_a, name_b, cmd_b, reps, inputs=(), ok=(0,)):
         runs_a.append(timed(cmd_a, ok=ok))
         warm(inputs)
         runs_b.append(timed(cmd_b, ok=ok))
-    out = []
-    for name, runs in [(name_a, runs_a), (name_b, runs_b)]:
-        secs = statistics.median(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
-        print(f"  {name:<40} median {secs:7.2f} s   peak RSS {rss:7.0f} MB   ({', '.join(f'{r[0]:.2f}' for r in runs)})", flush=True)
-        out.append({"name": name, "secs": secs, "rss_mb": rss})
-    ratios = sorted(b[0] / a[0] for a, b in zip(runs_a, runs_b))
+    a, b = summary(name_a, runs_a), summary(name_b, runs_b)
+    ratios = sorted(rb[0] / ra[0] for ra, rb in zip(runs_a, runs_b))
     print(f"  {name_b} / {name_a}, pair by pair: {', '.join(f'{r:.2f}x' for r in ratios)}; median {statistics.median(ratios):.2f}x", flush=True)
-    return out[0], out[1], ratios
+    return a, b, ratios
 
 
 def cell(text):
