@@ -19,7 +19,10 @@ const HORIZON: SignedDuration = SignedDuration::from_hours(24);
 struct Pending {
     restore: EventRef,
     creator: Option<EventRef>,
-    /// Steps in the same account after the restore, within [`HORIZON`].
+    /// What the restore made ([`made_by`]), kept to sort steps as they come.
+    made: Vec<String>,
+    /// Steps in the same account after the restore that can join its chain (see
+    /// [`Pending::may_join`]); [`HORIZON`] is applied when it is reported.
     later: Vec<EventRef>,
 }
 
@@ -79,7 +82,7 @@ impl Aggregator for RestoreChain {
             return;
         }
         for p in &mut self.pending {
-            if p.restore.account == ev.account && p.restore.cloud == ev.cloud {
+            if p.restore.cloud == ev.cloud && p.restore.account == ev.account && p.may_join(ev) {
                 p.later.push(ev.clone());
             }
         }
@@ -111,6 +114,7 @@ impl Aggregator for RestoreChain {
                 .max_by_key(|c| c.time)
                 .cloned();
             self.pending.push(Pending {
+                made: made_by(ev).into_iter().map(str::to_string).collect(),
                 restore: ev.clone(),
                 creator,
                 later: Vec::new(),
@@ -147,31 +151,47 @@ impl Aggregator for RestoreChain {
 }
 
 impl Pending {
+    fn same_actor(&self, e: &Event) -> bool {
+        e.principal == self.restore.principal
+    }
+
+    /// Whether `e` names something the restore made.
+    fn touches(&self, e: &Event) -> bool {
+        e.resources.iter().any(|r| self.made.contains(&r.id))
+    }
+
+    fn is_mount(&self, e: &Event) -> bool {
+        (e.has_fact("attach") || e.has_fact("instance-create"))
+            && (self.touches(e) || self.same_actor(e))
+    }
+
+    fn is_open(&self, e: &Event) -> bool {
+        e.has_fact("ingress-world") && self.same_actor(e)
+    }
+
+    fn is_reset(&self, e: &Event) -> bool {
+        e.has_fact("password-reset") && self.touches(e)
+    }
+
+    /// Whether a later step can be a mount, an exposure or a reset in [`Pending::report`]:
+    /// every other step in the account (each instance launched there, say) would be held for
+    /// a day by every open restore, only to be filtered out when it is reported.
+    fn may_join(&self, e: &Event) -> bool {
+        self.is_mount(e) || self.is_open(e) || self.is_reset(e)
+    }
+
     fn report(self) -> Option<Finding> {
         let restore = &self.restore;
-        let made = made_by(restore);
-        let later = || {
+        let later = |is: fn(&Self, &Event) -> bool| -> Vec<EventRef> {
             self.later
                 .iter()
-                .filter(|e| e.time.duration_since(restore.time) <= HORIZON)
+                .filter(|e| e.time.duration_since(restore.time) <= HORIZON && is(&self, e))
+                .cloned()
+                .collect()
         };
-        let same_actor = |e: &&EventRef| e.principal == restore.principal;
-        let touches = |e: &&EventRef| e.resources.iter().any(|r| made.contains(r.id.as_str()));
-        let mounts: Vec<EventRef> = later()
-            .filter(|e| {
-                (e.has_fact("attach") || e.has_fact("instance-create"))
-                    && (touches(e) || same_actor(e))
-            })
-            .cloned()
-            .collect();
-        let opens: Vec<EventRef> = later()
-            .filter(|e| e.has_fact("ingress-world") && same_actor(e))
-            .cloned()
-            .collect();
-        let resets: Vec<EventRef> = later()
-            .filter(|e| e.has_fact("password-reset") && touches(e))
-            .cloned()
-            .collect();
+        let mounts = later(Self::is_mount);
+        let opens = later(Self::is_open);
+        let resets = later(Self::is_reset);
         let creator = self.creator.as_ref();
         // A restore that also mounts (RunInstances from a snapshot) counts as mounted.
         let mounted = !mounts.is_empty() || restore.has_fact("instance-create");
@@ -248,5 +268,119 @@ impl Pending {
             ),
         );
         Some(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn event(
+        minute: i64,
+        principal: &str,
+        component: &str,
+        facts: &[&str],
+        resources: &[(&str, &str)],
+    ) -> EventRef {
+        let resources: Vec<_> = resources
+            .iter()
+            .map(|(kind, id)| serde_json::json!({"kind": kind, "id": id}))
+            .collect();
+        Arc::new(
+            serde_json::from_value(json!({
+                "time": Timestamp::from_second(1_767_607_200 + minute * 60).unwrap(),
+                "cloud": "aws", "account": "310987654321", "principal": principal,
+                "principal_kind": "user", "service": "ec2", "operation": "Op",
+                "component": component, "resources": resources, "facts": facts,
+                "outcome": {"success": true}, "event_id": format!("{principal}-{minute}"),
+                "origin": "test"
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn an_open_restore_holds_only_the_steps_that_can_join_its_chain() {
+        let cfg = Config::default();
+        let mut chain = RestoreChain::new(&cfg);
+        let (mallory, bob) = (
+            "arn:aws:iam::310987654321:user/mallory",
+            "arn:aws:iam::310987654321:user/bob",
+        );
+        let mut events = vec![event(
+            0,
+            mallory,
+            "restore",
+            &[],
+            &[("snapshot", "snap-1"), ("volume", "vol-1")],
+        )];
+        // A busy account: hundreds of launches by others, each a step of some chain.
+        events.extend((1..=500).map(|i| {
+            let who = format!("arn:aws:iam::310987654321:role/app-{i}");
+            event(
+                i,
+                &who,
+                "other",
+                &["instance-create"],
+                &[("instance", &format!("i-{i}"))],
+            )
+        }));
+        // Joins: another principal attaching what the restore made, and the restorer opening
+        // ingress. Not: a reset of something else, and ingress opened by someone else.
+        events.push(event(
+            501,
+            bob,
+            "other",
+            &["attach"],
+            &[("volume", "vol-1"), ("instance", "i-9")],
+        ));
+        events.push(event(
+            502,
+            bob,
+            "other",
+            &["password-reset"],
+            &[("db-instance", "other-db")],
+        ));
+        events.push(event(
+            503,
+            bob,
+            "other",
+            &["ingress-world", "port:22"],
+            &[("security-group", "sg-2")],
+        ));
+        events.push(event(
+            504,
+            mallory,
+            "other",
+            &["ingress-world", "port:22"],
+            &[("security-group", "sg-1")],
+        ));
+        for ev in &events {
+            chain.observe(ev, &cfg);
+        }
+        let held: Vec<&str> = chain.pending[0]
+            .later
+            .iter()
+            .map(|e| e.event_id.as_str())
+            .collect();
+        assert_eq!(held, [format!("{bob}-501"), format!("{mallory}-504")]);
+
+        let mut out = Vec::new();
+        chain.flush(
+            Timestamp::from_second(1_767_607_200 + 3 * 86400).unwrap(),
+            &cfg,
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        let ids: Vec<&str> = out[0].events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                format!("{mallory}-0"),
+                format!("{bob}-501"),
+                format!("{mallory}-504")
+            ]
+        );
     }
 }
