@@ -7,12 +7,11 @@ use snaptrail_ingest::Options;
 use snaptrail_ingest::dedupe::Collapser;
 use snaptrail_ingest::spool::Sorted;
 use snaptrail_model::Severity;
-use snaptrail_model::{Alert, Event};
+use snaptrail_model::{Alert, Event, EventRef};
 use snaptrail_state::{Caps, Store};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 pub fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
     match explicit {
@@ -183,9 +182,7 @@ fn detect(
 ) -> Result<(Vec<Alert>, Detected, usize), String> {
     let mut hunter = Hunter::new(cfg, store.map(|s| s as &dyn snaptrail_model::Baseline));
     let within = |ev: &Event| snaptrail_detect::triage::within(ev.time, from, to);
-    let (merged, forced) = stream(sorted, store, false, within, |ev| {
-        hunter.push(Arc::from(ev))
-    })?;
+    let (merged, forced) = stream(sorted, store, false, within, |ev| hunter.push(ev))?;
     let (alerts, stream) = hunter.finish();
     let counts = Detected {
         stream,
@@ -212,13 +209,13 @@ fn stream(
     store: Option<&Store>,
     learn_only: bool,
     keep: impl Fn(&Event) -> bool,
-    mut each: impl FnMut(Box<Event>),
+    mut each: impl FnMut(EventRef),
 ) -> Result<(u64, u64), String> {
     if let Some(store) = store {
         store.begin_run()?;
     }
     let mut failed: Option<String> = None;
-    let mut pass = |ev: Box<Event>| {
+    let mut pass = |ev: EventRef| {
         if !keep(&ev) {
             return;
         }

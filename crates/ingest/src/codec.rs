@@ -163,7 +163,10 @@ impl Encoder {
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
         let mut w = Writer(out);
-        w.0.extend_from_slice(&ev.time.as_nanosecond().to_le_bytes());
+        // Seconds and nanoseconds apart: one count of nanoseconds is a 128-bit division to
+        // read back, for every event merged.
+        w.0.extend_from_slice(&ev.time.as_second().to_le_bytes());
+        w.0.extend_from_slice(&ev.time.subsec_nanosecond().to_le_bytes());
         w.u8(index(&CLOUDS, ev.cloud));
         self.shared(&mut w, &ev.account);
         self.shared_opt(&mut w, &ev.region);
@@ -291,9 +294,10 @@ impl Decoder {
     pub fn decode(&mut self, bytes: &[u8]) -> Option<Event> {
         let mut r = Reader(bytes);
         let r = &mut r;
-        let nanos = i128::from_le_bytes(r.take(16)?.try_into().ok()?);
+        let second = i64::from_le_bytes(r.take(8)?.try_into().ok()?);
+        let nanosecond = i32::from_le_bytes(r.take(4)?.try_into().ok()?);
         Some(Event {
-            time: Timestamp::from_nanosecond(nanos).ok()?,
+            time: Timestamp::new(second, nanosecond).ok()?,
             cloud: r.pick(&CLOUDS)?,
             account: self.shared(r)?,
             region: self.shared_opt(r)?,
@@ -448,6 +452,31 @@ mod tests {
         );
         // The origin's file (with its own colon) is shared; each line number is not.
         assert_eq!(back[7].origin, "logs/a:b.jsonl:line 7");
+    }
+
+    #[test]
+    fn times_read_back_to_the_nanosecond_on_both_sides_of_the_epoch() {
+        let times = [
+            Timestamp::MIN,
+            Timestamp::new(-1, -1).unwrap(),
+            Timestamp::new(-1_700_000_000, -999_999_999).unwrap(),
+            Timestamp::UNIX_EPOCH,
+            Timestamp::new(0, 1).unwrap(),
+            Timestamp::new(1_767_607_200, 123_456_789).unwrap(),
+            Timestamp::MAX,
+        ];
+        let events: Vec<Event> = times
+            .iter()
+            .map(|&t| Event {
+                time: t,
+                ..sample("a", "f:1")
+            })
+            .collect();
+        let (back, _) = round_trip(&events);
+        assert_eq!(
+            back.iter().map(|e| e.time).collect::<Vec<_>>(),
+            times.to_vec()
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! GCP `first`/`last` entries of one `operation.id`) merge into one event with the final outcome.
 
 use jiff::{SignedDuration, Timestamp};
-use snaptrail_model::{Cloud, Event};
+use snaptrail_model::{Cloud, Event, EventRef};
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 /// Collapse `events` in place; returns how many rows were folded into others. The result is
 /// sorted by time, then cloud, then event id, so it does not depend on read order.
@@ -13,10 +14,10 @@ pub fn collapse(events: &mut Vec<Event>) -> u64 {
     let mut collapser = Collapser::default();
     let mut kept = Vec::with_capacity(events.len());
     for ev in events.drain(..) {
-        collapser.push(Box::new(ev), &mut |e| kept.push(*e));
+        collapser.push(Arc::new(ev), &mut |e| kept.push(Arc::unwrap_or_clone(e)));
     }
     let merged = collapser.merged;
-    collapser.finish(&mut |e| kept.push(*e));
+    collapser.finish(&mut |e| kept.push(Arc::unwrap_or_clone(e)));
     *events = kept;
     merged
 }
@@ -32,12 +33,13 @@ const MAX_HELD: usize = 200_000;
 /// record (always at the same instant) are dropped, and later rows of an operation merge into
 /// its first row. An event with an operation key is held until the operation's final row came
 /// (plus a grace) or [`OPEN_OPERATION`] passed, and events after it wait behind it so the output
-/// stays in time order. Everything else goes straight through. Events travel boxed: moving a
-/// few hundred bytes at each step of the merge, the collapse and into the detectors was a sixth
-/// of the time after the readers finished.
+/// stays in time order. Everything else goes straight through. Events travel as the `Arc` the
+/// detectors keep, made once when a run is read back: moving a few hundred bytes at each step
+/// of the merge, the collapse and into the detectors was a sixth of the time after the readers
+/// finished, and boxing them first cost an allocation and a copy more per event.
 #[derive(Default)]
 pub struct Collapser {
-    held: VecDeque<Box<Event>>,
+    held: VecDeque<EventRef>,
     /// Sequence number of `held[0]`.
     base: u64,
     /// Operation key to the sequence number of its first row, while held.
@@ -57,7 +59,7 @@ pub struct Collapser {
 }
 
 impl Collapser {
-    pub fn push(&mut self, ev: Box<Event>, out: &mut impl FnMut(Box<Event>)) {
+    pub fn push(&mut self, ev: EventRef, out: &mut impl FnMut(EventRef)) {
         let now = ev.time;
         if !ev.event_id.is_empty() && self.is_duplicate(&ev) {
             self.merged += 1;
@@ -67,7 +69,10 @@ impl Collapser {
             let key = (ev.cloud, ev.account.clone(), op.clone());
             match self.ops.get(&key) {
                 Some(&seq) if seq >= self.base => {
-                    merge(&mut self.held[(seq - self.base) as usize], ev);
+                    merge(
+                        Arc::make_mut(&mut self.held[(seq - self.base) as usize]),
+                        ev,
+                    );
                     self.merged += 1;
                     self.release(now, out);
                     return;
@@ -104,11 +109,11 @@ impl Collapser {
     }
 
     /// The stream ended: send out everything held.
-    pub fn finish(mut self, out: &mut impl FnMut(Box<Event>)) {
+    pub fn finish(mut self, out: &mut impl FnMut(EventRef)) {
         self.release(Timestamp::MAX, out);
     }
 
-    fn release(&mut self, now: Timestamp, out: &mut impl FnMut(Box<Event>)) {
+    fn release(&mut self, now: Timestamp, out: &mut impl FnMut(EventRef)) {
         while let Some(front) = self.held.front() {
             let hold = match (&front.op_key, front.op_final) {
                 (None, _) => SignedDuration::ZERO,
@@ -169,8 +174,8 @@ pub fn order(a: &Event, b: &Event) -> std::cmp::Ordering {
 }
 
 /// Fold a later row of the same operation into the first one.
-fn merge(into: &mut Event, row: Box<Event>) {
-    let row = *row;
+fn merge(into: &mut Event, row: EventRef) {
+    let row = Arc::unwrap_or_clone(row);
     if row.event_id != into.event_id
         && !into.merged_ids.contains(&row.event_id)
         && !row.event_id.is_empty()

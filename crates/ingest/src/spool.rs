@@ -6,11 +6,11 @@
 //! per run.
 
 use crate::dedupe::{order, sort, sorted_positions};
-use snaptrail_model::Event;
+use snaptrail_model::{Event, EventRef};
 use std::cmp::Ordering;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Runs merged at once. More runs are first merged in groups of this many into longer runs, so
 /// open files and read buffers stay bounded however large the input.
@@ -349,9 +349,9 @@ enum Source {
 const UNDECODABLE: &str = "a run record does not decode";
 
 impl Source {
-    fn next(&mut self) -> Result<Option<Box<Event>>, String> {
+    fn next(&mut self) -> Result<Option<EventRef>, String> {
         match self {
-            Source::Memory(it) => Ok(it.next().map(Box::new)),
+            Source::Memory(it) => Ok(it.next().map(Arc::new)),
             Source::MemoryRun { bytes, at, decoder } => {
                 let Some(&len) = bytes.get(*at..).and_then(|b| b.first_chunk::<4>()) else {
                     return Ok(None);
@@ -362,7 +362,7 @@ impl Source {
                 *at = start + len;
                 record
                     .and_then(|r| decoder.decode(r))
-                    .map(|ev| Some(Box::new(ev)))
+                    .map(|ev| Some(Arc::new(ev)))
                     .ok_or_else(|| format!("spool (a run in memory): {UNDECODABLE}"))
             }
             Source::Run {
@@ -382,7 +382,7 @@ impl Source {
                 reader.read_exact(buf).map_err(|e| failed(&e))?;
                 decoder
                     .decode(buf)
-                    .map(|ev| Some(Box::new(ev)))
+                    .map(|ev| Some(Arc::new(ev)))
                     .ok_or_else(|| failed(&UNDECODABLE))
             }
         }
@@ -392,7 +392,7 @@ impl Source {
 /// The merged stream. The spool's directory (run files) is removed when it is dropped.
 pub struct Sorted {
     /// The next event of each source, `None` once it is exhausted.
-    heads: Vec<Option<Box<Event>>>,
+    heads: Vec<Option<EventRef>>,
     sources: Vec<Source>,
     dir: Option<PathBuf>,
     /// The first error reading a run back; the stream ends early when set.
@@ -441,9 +441,9 @@ impl Sorted {
 }
 
 impl Iterator for Sorted {
-    type Item = Box<Event>;
+    type Item = EventRef;
 
-    fn next(&mut self) -> Option<Box<Event>> {
+    fn next(&mut self) -> Option<EventRef> {
         let i = self.first()?;
         let ev = self.heads[i].take();
         self.refill(i);
