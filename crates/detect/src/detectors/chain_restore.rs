@@ -10,7 +10,6 @@ use crate::finding::{Finding, describe_resource};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use snaptrail_model::{Cloud, Component, Event, EventRef, ResourceKind, Severity};
-use std::collections::HashSet;
 
 /// How long after a restore the mount and exposure steps still belong to it.
 const HORIZON: SignedDuration = SignedDuration::from_hours(24);
@@ -58,7 +57,7 @@ fn is_step(ev: &Event) -> bool {
 }
 
 /// What a restore made: the volume, disk, instance or database that now holds the data.
-fn made_by(restore: &Event) -> HashSet<&str> {
+fn made_by(restore: &Event) -> Vec<String> {
     restore
         .resources
         .iter()
@@ -72,7 +71,7 @@ fn made_by(restore: &Event) -> HashSet<&str> {
                     | ResourceKind::Instance
             )
         })
-        .map(|r| r.id.as_str())
+        .map(|r| r.id.clone())
         .collect()
 }
 
@@ -114,7 +113,7 @@ impl Aggregator for RestoreChain {
                 .max_by_key(|c| c.time)
                 .cloned();
             self.pending.push(Pending {
-                made: made_by(ev).into_iter().map(str::to_string).collect(),
+                made: made_by(ev),
                 restore: ev.clone(),
                 creator,
                 later: Vec::new(),
