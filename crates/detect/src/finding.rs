@@ -163,14 +163,14 @@ impl Finding {
             cloud: lead
                 .map(|e| e.cloud.as_str().to_string())
                 .unwrap_or_default(),
-            account: lead.map(|e| e.account.clone()).unwrap_or_default(),
+            account: lead.map(|e| e.account.to_string()).unwrap_or_default(),
             region: if regions.len() == 1 {
-                regions.into_iter().next()
+                regions.into_iter().next().map(String::from)
             } else {
-                lead.and_then(|e| e.region.clone())
+                lead.and_then(|e| e.region.as_deref().map(String::from))
             },
             principal: lead.map(|e| e.principal.clone()).unwrap_or_default(),
-            source_ips: ips.into_iter().collect(),
+            source_ips: ips.into_iter().map(String::from).collect(),
             user_agents: agents.into_iter().collect(),
             first_seen: first,
             last_seen: last,

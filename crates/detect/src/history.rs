@@ -6,7 +6,7 @@
 //! memory stays bounded however many identities the logs hold.
 
 use jiff::{SignedDuration, Timestamp};
-use snaptrail_model::{Component, Event, EventRef};
+use snaptrail_model::{Component, Event, EventRef, Text};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
@@ -81,7 +81,7 @@ pub fn is_snapshot_op(ev: &Event) -> bool {
 
 pub struct History {
     principals: FastMap<String, PrincipalLog>,
-    privileges: FastMap<String, VecDeque<EventRef>>,
+    privileges: FastMap<Text, VecDeque<EventRef>>,
     max_principals: usize,
     /// Principals forgotten because of `limits.max_principals`.
     pub forgotten: u64,

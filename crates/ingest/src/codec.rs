@@ -148,7 +148,7 @@ impl Encoder {
         }
     }
 
-    fn shared_opt(&mut self, w: &mut Writer, s: &Option<String>) {
+    fn shared_opt(&mut self, w: &mut Writer, s: Option<&str>) {
         match s {
             Some(s) => {
                 w.u8(1);
@@ -169,13 +169,13 @@ impl Encoder {
         w.0.extend_from_slice(&ev.time.subsec_nanosecond().to_le_bytes());
         w.u8(index(&CLOUDS, ev.cloud));
         self.shared(&mut w, &ev.account);
-        self.shared_opt(&mut w, &ev.region);
+        self.shared_opt(&mut w, ev.region.as_deref());
         self.shared(&mut w, &ev.principal);
         w.u8(index(&PRINCIPAL_KINDS, ev.principal_kind));
-        self.shared_opt(&mut w, &ev.principal_account);
-        self.shared_opt(&mut w, &ev.invoked_by);
-        self.shared_opt(&mut w, &ev.source_ip);
-        self.shared_opt(&mut w, &ev.user_agent);
+        self.shared_opt(&mut w, ev.principal_account.as_deref());
+        self.shared_opt(&mut w, ev.invoked_by.as_deref());
+        self.shared_opt(&mut w, ev.source_ip.as_deref());
+        self.shared_opt(&mut w, ev.user_agent.as_deref());
         self.shared(&mut w, &ev.service);
         self.shared(&mut w, &ev.operation);
         w.u8(index(&COMPONENTS, ev.component));
@@ -191,7 +191,7 @@ impl Encoder {
             w.str(&t.id);
         }
         w.u8(u8::from(ev.outcome.success));
-        self.shared_opt(&mut w, &ev.outcome.error_code);
+        self.shared_opt(&mut w, ev.outcome.error_code.as_deref());
         w.len(ev.request_tags.len());
         for (k, v) in &ev.request_tags {
             w.str(k);
@@ -231,8 +231,9 @@ impl<'a> Reader<'a> {
         let b = self.take(4)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
     }
-    fn str(&mut self) -> Option<String> {
-        self.text().map(str::to_string)
+    /// A string, owned as `String` or as an inline `Text`.
+    fn str<T: for<'s> From<&'s str>>(&mut self) -> Option<T> {
+        self.text().map(T::from)
     }
     /// A string, borrowed from the bytes.
     fn text(&mut self) -> Option<&'a str> {
@@ -263,8 +264,8 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    fn shared(&mut self, r: &mut Reader) -> Option<String> {
-        self.shared_text(r).map(str::to_string)
+    fn shared<T: for<'s> From<&'s str>>(&mut self, r: &mut Reader) -> Option<T> {
+        self.shared_text(r).map(T::from)
     }
 
     /// A shared string, borrowed from the table or from the bytes.
@@ -283,7 +284,7 @@ impl Decoder {
         Some(s)
     }
 
-    fn shared_opt(&mut self, r: &mut Reader) -> Option<Option<String>> {
+    fn shared_opt<T: for<'s> From<&'s str>>(&mut self, r: &mut Reader) -> Option<Option<T>> {
         match r.u8()? {
             0 => Some(None),
             _ => self.shared(r).map(Some),

@@ -3,7 +3,7 @@
 //! GCP `first`/`last` entries of one `operation.id`) merge into one event with the final outcome.
 
 use jiff::{SignedDuration, Timestamp};
-use snaptrail_model::{Cloud, Event, EventRef};
+use snaptrail_model::{Cloud, Event, EventRef, Text};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -43,7 +43,7 @@ pub struct Collapser {
     /// Sequence number of `held[0]`.
     base: u64,
     /// Operation key to the sequence number of its first row, while held.
-    ops: HashMap<(Cloud, String, String), u64>,
+    ops: HashMap<(Cloud, Text, String), u64>,
     /// The current source record: events of one instant, cloud and id come one after another
     /// in [`sort`]'s order, and a duplicate is one whose operation the record already had.
     /// Buffers reused from record to record (formatting a key per event was a tenth of a hunt's

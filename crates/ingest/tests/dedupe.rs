@@ -99,7 +99,7 @@ proptest::proptest! {
             .map(|(i, (t, id, o))| {
                 let mut ev = event_at(*t, &format!("id-{id}"), &format!("f:{o}"));
                 // Tells apart events equal in every key the order looks at.
-                ev.account = i.to_string();
+                ev.account = i.to_string().into();
                 ev
             })
             .collect();

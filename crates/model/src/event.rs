@@ -6,6 +6,10 @@ use jiff::Timestamp;
 /// An event shared between the detectors and triage that hold it: detection is streaming, so
 /// state keeps events alive only as long as some window, chain or pending alert needs them.
 pub type EventRef = std::sync::Arc<Event>;
+
+/// A string kept inline when it is short (up to 24 bytes: accounts, regions, resource ids,
+/// operation names), so most of an event's strings cost no allocation to make, copy or free.
+pub type Text = compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -91,7 +95,7 @@ pub enum ResourceKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Resource {
     pub kind: ResourceKind,
-    pub id: String,
+    pub id: Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -121,14 +125,14 @@ pub enum TargetKind {
 pub struct ShareTarget {
     pub action: ShareAction,
     pub kind: TargetKind,
-    pub id: String,
+    pub id: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Outcome {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub error_code: Option<Text>,
 }
 
 /// One operation. `event_id` is the source id (CloudTrail `eventID`, Azure `eventDataId` else
@@ -137,23 +141,23 @@ pub struct Outcome {
 pub struct Event {
     pub time: Timestamp,
     pub cloud: Cloud,
-    pub account: String,
+    pub account: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    pub region: Option<Text>,
     pub principal: String,
     pub principal_kind: PrincipalKind,
     /// Account the principal belongs to when it differs from `account` (cross-account callers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub principal_account: Option<String>,
+    pub principal_account: Option<Text>,
     /// The AWS service that made the call on the principal's behalf (`invokedBy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invoked_by: Option<String>,
+    pub invoked_by: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_ip: Option<String>,
+    pub source_ip: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    pub service: String,
-    pub operation: String,
+    pub service: Text,
+    pub operation: Text,
     pub component: Component,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<Resource>,
@@ -161,11 +165,11 @@ pub struct Event {
     pub share_targets: Vec<ShareTarget>,
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub request_tags: Vec<(String, String)>,
+    pub request_tags: Vec<(Text, Text)>,
     /// Facts a detector keys on that are not resources or targets, from a small vocabulary
     /// (documented in docs/events.md): `include-public`, `ingress-world`, `password-reset`, ...
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub facts: Vec<String>,
+    pub facts: Vec<Text>,
     pub event_id: String,
     /// Joins the rows of one long-running operation: Azure `correlationId` (plus operation),
     /// GCP `operation.id`. Rows sharing it collapse into one event.

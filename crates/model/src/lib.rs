@@ -16,5 +16,5 @@ pub trait Baseline {
 pub use alert::{Alert, Severity, Triage, TriageAnswer};
 pub use event::{
     Cloud, Component, Event, EventRef, Outcome, PrincipalKind, Resource, ResourceKind, ShareAction,
-    ShareTarget, TargetKind,
+    ShareTarget, TargetKind, Text,
 };

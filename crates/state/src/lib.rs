@@ -322,7 +322,7 @@ fn facts(ev: &Event) -> Vec<(&'static str, String, String)> {
         out.push(("principal", ev.principal.clone(), String::new()));
     }
     if let Some(ip) = &ev.source_ip {
-        out.push(("principal-ip", ev.principal.clone(), ip.clone()));
+        out.push(("principal-ip", ev.principal.clone(), ip.to_string()));
     }
     if let Some(ua) = &ev.user_agent {
         out.push(("principal-ua", ev.principal.clone(), ua.clone()));
@@ -333,7 +333,7 @@ fn facts(ev: &Event) -> Vec<(&'static str, String, String)> {
             .iter()
             .filter(|t| t.action == ShareAction::Add)
         {
-            out.push(("share-target", ev.account.clone(), t.id.clone()));
+            out.push(("share-target", ev.account.to_string(), t.id.to_string()));
         }
     }
     out

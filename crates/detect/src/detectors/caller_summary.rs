@@ -11,7 +11,7 @@ use crate::context::{TargetClass, classify_target, hours};
 use crate::finding::Finding;
 use jiff::Timestamp;
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, EventRef, Severity, ShareAction};
+use snaptrail_model::{Cloud, Component, Event, EventRef, Severity, ShareAction, Text};
 use std::collections::BTreeSet;
 
 pub const DETECTOR: &str = "snapshot.caller_summary";
@@ -127,7 +127,7 @@ impl CallerSummary {
             stats.public_shares,
             stats.off_hours,
         );
-        f.share_targets = stats.targets.iter().cloned().collect();
+        f.share_targets = stats.targets.iter().map(Text::to_string).collect();
         let window_start = jiff::Timestamp::from_second(start).unwrap_or_default();
         let window_end = jiff::Timestamp::from_second(start + self.window).unwrap_or_default();
         f.evidence("window_start", json!(window_start));
@@ -158,16 +158,16 @@ struct Stats {
     off_hours: usize,
     weekend: usize,
     failed: usize,
-    ips: BTreeSet<String>,
-    operations: BTreeSet<String>,
-    resources: BTreeSet<String>,
-    targets: BTreeSet<String>,
+    ips: BTreeSet<Text>,
+    operations: BTreeSet<Text>,
+    resources: BTreeSet<Text>,
+    targets: BTreeSet<Text>,
 }
 
 impl Stats {
     fn add(&mut self, cfg: &Config, ev: &Event) {
         self.operations.insert(ev.operation.clone());
-        self.resources.extend(ev.resource_ids().map(str::to_string));
+        self.resources.extend(ev.resource_ids().map(Text::from));
         self.ips.extend(ev.source_ip.clone());
         if !ev.outcome.success {
             // Failed calls are evidence of intent, not snapshots: counted apart.

@@ -10,13 +10,13 @@ use crate::context::{TargetClass, classify_target};
 use crate::finding::{Finding, short_id};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Component, Event, EventRef, ResourceKind, Severity, ShareAction};
+use snaptrail_model::{Component, Event, EventRef, ResourceKind, Severity, ShareAction, Text};
 
 /// The target of a public share: every account.
 const ANYONE: &str = "*";
 
 /// Did a share with these targets give `account` access?
-fn granted(targets: &[String], account: &str) -> bool {
+fn granted(targets: &[Text], account: &str) -> bool {
     targets.iter().any(|t| t == account || t == ANYONE)
 }
 
@@ -24,14 +24,14 @@ fn granted(targets: &[String], account: &str) -> bool {
 struct Chain {
     creates: Vec<EventRef>,
     /// Successful grants to non-trusted targets, with the target ids.
-    shares: Vec<(EventRef, Vec<String>)>,
-    uses: Vec<(EventRef, String)>,
+    shares: Vec<(EventRef, Vec<Text>)>,
+    uses: Vec<(EventRef, Text)>,
 }
 
 /// Chains by snapshot, each due `thresholds.chain_horizon` after its last step.
 pub struct ExfilChain {
     horizon: SignedDuration,
-    by_snapshot: Groups<String, Chain>,
+    by_snapshot: Groups<Text, Chain>,
 }
 
 impl ExfilChain {
@@ -44,9 +44,9 @@ impl ExfilChain {
 
     fn chain(&mut self, id: &str, now: Timestamp) -> &mut Chain {
         let due = now + self.horizon;
-        self.by_snapshot.postpone(&id.to_string(), due);
+        self.by_snapshot.postpone(&Text::from(id), due);
         self.by_snapshot
-            .get_or_insert_with(id.to_string(), due, Chain::default)
+            .get_or_insert_with(Text::from(id), due, Chain::default)
     }
 }
 
@@ -85,14 +85,14 @@ impl Aggregator for ExfilChain {
                 }
             }
             Component::Share => {
-                let targets: Vec<String> = ev
+                let targets: Vec<Text> = ev
                     .share_targets
                     .iter()
                     .filter(|t| t.action == ShareAction::Add)
                     .filter_map(|t| match classify_target(cfg, ev, t) {
                         TargetClass::External | TargetClass::OwnAccount => Some(t.id.clone()),
                         // Anyone may use a public snapshot.
-                        TargetClass::Public => Some(ANYONE.to_string()),
+                        TargetClass::Public => Some(ANYONE.into()),
                         TargetClass::Trusted => None,
                     })
                     .collect();
@@ -112,7 +112,7 @@ impl Aggregator for ExfilChain {
                 };
                 let Some(user) = user else { return };
                 for id in snapshot_ids(ev) {
-                    let key = id.to_string();
+                    let key = Text::from(id);
                     self.by_snapshot.postpone(&key, ev.time + self.horizon);
                     if let Some(chain) = self.by_snapshot.get_mut(&key) {
                         let shared_to_user = chain
@@ -149,7 +149,7 @@ impl Aggregator for ExfilChain {
     }
 }
 
-fn report((snapshot, chain): (String, Chain), cfg: &Config) -> Option<Finding> {
+fn report((snapshot, chain): (Text, Chain), cfg: &Config) -> Option<Finding> {
     {
         if chain.uses.is_empty() || chain.shares.is_empty() {
             return None;

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::finding::{Finding, describe_resource};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, EventRef, ResourceKind, Severity};
+use snaptrail_model::{Cloud, Component, Event, EventRef, ResourceKind, Severity, Text};
 
 /// How long after a restore the mount and exposure steps still belong to it.
 const HORIZON: SignedDuration = SignedDuration::from_hours(24);
@@ -19,7 +19,7 @@ struct Pending {
     restore: EventRef,
     creator: Option<EventRef>,
     /// What the restore made ([`made_by`]), kept to sort steps as they come.
-    made: Vec<String>,
+    made: Vec<Text>,
     /// Steps in the same account after the restore that can join its chain (see
     /// [`Pending::may_join`]); [`HORIZON`] is applied when it is reported.
     later: Vec<EventRef>,
@@ -29,7 +29,7 @@ struct Pending {
 /// restores waiting for [`HORIZON`] to pass.
 pub struct RestoreChain {
     horizon: SignedDuration,
-    creates: Groups<(Cloud, String, String), EventRef>,
+    creates: Groups<(Cloud, Text, Text), EventRef>,
     pending: Vec<Pending>,
 }
 
@@ -57,7 +57,7 @@ fn is_step(ev: &Event) -> bool {
 }
 
 /// What a restore made: the volume, disk, instance or database that now holds the data.
-fn made_by(restore: &Event) -> Vec<String> {
+fn made_by(restore: &Event) -> Vec<Text> {
     restore
         .resources
         .iter()

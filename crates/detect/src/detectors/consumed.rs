@@ -60,8 +60,8 @@ impl EventRule for ConsumedRule {
             f.point(25, "that account is outside the organization");
         }
         f.tag(class.tag());
-        f.share_targets.push(target.id.clone());
-        f.evidence("consumer_account", Value::String(target.id.clone()));
+        f.share_targets.push(target.id.to_string());
+        f.evidence("consumer_account", Value::String(target.id.to_string()));
         f.evidence("consumer_class", Value::String(class.tag().into()));
         // The consumer is an AWS account acting through the service: not a benign actor.
         f.adjust_for_benign = false;

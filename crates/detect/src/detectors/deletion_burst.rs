@@ -9,10 +9,10 @@ use crate::config::Config;
 use crate::finding::Finding;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, Event, EventRef, Severity};
+use snaptrail_model::{Cloud, Component, Event, EventRef, Severity, Text};
 use std::collections::BTreeSet;
 
-type Key = (Cloud, String, String);
+type Key = (Cloud, Text, String);
 
 pub struct DeletionBurst {
     threshold: usize,

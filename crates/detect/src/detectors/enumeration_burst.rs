@@ -8,13 +8,13 @@ use crate::config::Config;
 use crate::finding::Finding;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Cloud, Component, EventRef, Severity};
+use snaptrail_model::{Cloud, Component, EventRef, Severity, Text};
 use std::collections::BTreeSet;
 
 /// How long after an enumeration a creation still counts as its follow-up.
 const FOLLOW_UP: SignedDuration = SignedDuration::from_hours(1);
 
-type Key = (Cloud, String, String);
+type Key = (Cloud, Text, String);
 
 /// Listing episodes per principal; each collects the creations that follow it.
 pub struct EnumerationBurst {

@@ -8,12 +8,12 @@ use crate::config::Config;
 use crate::finding::{Finding, describe_resource};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use snaptrail_model::{Component, EventRef, Severity};
+use snaptrail_model::{Component, EventRef, Severity, Text};
 
 /// An export group ends after this long without another export of the same kind.
 const QUIET: SignedDuration = SignedDuration::from_hours(24);
 
-type Key = (String, String, &'static str, String);
+type Key = (Text, String, &'static str, Text);
 
 /// Open groups by (account, principal, family, resource), due when quiet for [`QUIET`].
 #[derive(Default)]

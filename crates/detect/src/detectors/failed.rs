@@ -53,11 +53,11 @@ impl EventRule for FailedRule {
         for t in &ev.share_targets {
             if t.action == ShareAction::Add {
                 f.tag(classify_target(cfg, ev, t).tag());
-                f.share_targets.push(t.id.clone());
+                f.share_targets.push(t.id.to_string());
             }
         }
         f.tag("failed");
-        f.evidence("error_code", Value::String(error));
+        f.evidence("error_code", Value::String(error.into()));
         vec![f]
     }
 }

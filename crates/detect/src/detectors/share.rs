@@ -99,7 +99,7 @@ impl EventRule for ShareRule {
             }
             targets.push(json!({"target": id, "action": action, "class": class.tag()}));
         }
-        f.evidence("operation", Value::String(ev.operation.clone()));
+        f.evidence("operation", Value::String(ev.operation.to_string()));
         f.evidence("targets", Value::Array(targets));
         vec![f]
     }

@@ -5,7 +5,7 @@ use super::{Normalized, is_attack_tool_agent, push_fact, push_resource};
 use serde_json::Value;
 use snaptrail_model::{
     Cloud, Component, Event, Outcome, PrincipalKind, Resource, ResourceKind, ShareAction,
-    ShareTarget, TargetKind,
+    ShareTarget, TargetKind, Text,
 };
 
 /// Does this object look like a CloudTrail record?
@@ -101,17 +101,13 @@ pub fn normalize_fields(f: &Fields, origin: String) -> Result<Normalized, String
     };
     let event_id = f.event_id.or(f.request_id).unwrap_or("").to_string();
     let identity = f.identity;
-    let account = f
-        .recipient
-        .or(identity.account_id)
-        .unwrap_or("")
-        .to_string();
+    let account = Text::from(f.recipient.or(identity.account_id).unwrap_or(""));
     let (principal, principal_kind, principal_account) = principal(&identity, &account);
     let error_code = f.error_code;
     let request = f.request;
     let response = f.response;
     let user_agent = f.user_agent.map(str::to_string);
-    let region = f.region.map(str::to_string);
+    let region = f.region.map(Text::from);
 
     let mut ev = Event {
         time,
@@ -121,17 +117,17 @@ pub fn normalize_fields(f: &Fields, origin: String) -> Result<Normalized, String
         principal,
         principal_kind,
         principal_account,
-        invoked_by: identity.invoked_by.map(str::to_string),
-        source_ip: f.source_ip.map(str::to_string),
+        invoked_by: identity.invoked_by.map(Text::from),
+        source_ip: f.source_ip.map(Text::from),
         user_agent,
-        service: service_name(source).to_string(),
-        operation: name.to_string(),
+        service: service_name(source).into(),
+        operation: name.into(),
         component: Component::Other,
         resources: Vec::new(),
         share_targets: Vec::new(),
         outcome: Outcome {
             success: error_code.is_none(),
-            error_code: error_code.map(str::to_string),
+            error_code: error_code.map(Text::from),
         },
         request_tags: Vec::new(),
         facts: Vec::new(),
@@ -167,7 +163,7 @@ pub fn normalize_fields(f: &Fields, origin: String) -> Result<Normalized, String
             ev.share_targets.push(ShareTarget {
                 action: ShareAction::Add,
                 kind: TargetKind::Account,
-                id: other.to_string(),
+                id: other.into(),
             });
         }
     }
@@ -185,13 +181,11 @@ fn service_name(source: &str) -> &str {
     name
 }
 
-fn principal(identity: &Identity, account: &str) -> (String, PrincipalKind, Option<String>) {
+fn principal(identity: &Identity, account: &str) -> (String, PrincipalKind, Option<Text>) {
     let kind = identity.kind.unwrap_or("");
     let arn = identity.arn;
-    let id_account = identity.account_id.map(str::to_string);
-    let cross = id_account
-        .as_deref()
-        .filter(|a| !account.is_empty() && *a != account);
+    let id_account = identity.account_id;
+    let cross = id_account.filter(|a| !account.is_empty() && *a != account);
     let principal_kind = match kind {
         "Root" => PrincipalKind::Root,
         "IAMUser" | "IdentityCenterUser" | "SAMLUser" | "WebIdentityUser" => PrincipalKind::User,
@@ -209,13 +203,13 @@ fn principal(identity: &Identity, account: &str) -> (String, PrincipalKind, Opti
     let name = arn
         .map(str::to_string)
         .or_else(|| identity.invoked_by.map(str::to_string))
-        .or_else(|| id_account.as_ref().map(|a| format!("account:{a}")))
+        .or_else(|| id_account.map(|a| format!("account:{a}")))
         .or_else(|| identity.principal_id.map(str::to_string))
         .unwrap_or_else(|| "unknown".to_string());
-    (name, principal_kind, cross.map(str::to_string))
+    (name, principal_kind, cross.map(Text::from))
 }
 
-fn classify(name: &str, request: &Value, facts: &mut Vec<String>) -> Component {
+fn classify(name: &str, request: &Value, facts: &mut Vec<Text>) -> Component {
     use Component::*;
     match name {
         "CreateSnapshot"
@@ -315,8 +309,8 @@ fn request_facts(
     name: &str,
     request: &Value,
     response: &Value,
-    region: &Option<String>,
-    facts: &mut Vec<String>,
+    region: &Option<Text>,
+    facts: &mut Vec<Text>,
 ) {
     match name {
         "ConsoleLogin" => {
@@ -503,7 +497,7 @@ fn target(action: ShareAction, kind: TargetKind, id: &str) -> ShareTarget {
     ShareTarget {
         action,
         kind,
-        id: id.to_string(),
+        id: id.into(),
     }
 }
 
@@ -569,7 +563,7 @@ fn collect_resources(v: &Value, out: &mut Vec<Resource>, depth: usize) {
 }
 
 /// Tags set on creation (`tagSpecificationSet`, RDS `tags`): change tickets live here.
-fn collect_tags(request: &Value, out: &mut Vec<(String, String)>) {
+fn collect_tags(request: &Value, out: &mut Vec<(Text, Text)>) {
     let specs = array_at(request, &["tagSpecificationSet", "items"]);
     let nested = specs.iter().flat_map(|s| array_at(s, &["tags"]).iter());
     for tag in nested
@@ -581,7 +575,7 @@ fn collect_tags(request: &Value, out: &mut Vec<(String, String)>) {
             .or(str_at(tag, &["Value"]))
             .unwrap_or("");
         if let Some(key) = key {
-            out.push((key.to_string(), value.to_string()));
+            out.push((key.into(), value.into()));
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{Normalized, push_fact, push_resource};
 use serde_json::Value;
 use snaptrail_model::{
     Cloud, Component, Event, Outcome, PrincipalKind, ResourceKind, ShareAction, ShareTarget,
-    TargetKind,
+    TargetKind, Text,
 };
 
 pub fn looks_like(v: &Value) -> bool {
@@ -97,26 +97,26 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let mut ev = Event {
         time,
         cloud: Cloud::Azure,
-        account,
+        account: account.into(),
         region: str_at(v, &["location"])
             .or(str_at(v, &["ResourceRegion"]))
-            .map(str::to_string),
+            .map(Text::from),
         principal,
         principal_kind,
         principal_account: None,
         invoked_by: None,
         source_ip: str_at(v, &["callerIpAddress"])
             .or(str_at(v, &["httpRequest", "clientIpAddress"]))
-            .map(str::to_string),
+            .map(Text::from),
         user_agent: str_at(v, &["properties", "userAgent"]).map(str::to_string),
-        service: op.split('/').next().unwrap_or("").to_string(),
-        operation: operation.to_string(),
+        service: op.split('/').next().unwrap_or("").into(),
+        operation: operation.into(),
         component: Component::Other,
         resources: Vec::new(),
         share_targets: Vec::new(),
         outcome: Outcome {
             success: !failed,
-            error_code,
+            error_code: error_code.map(Text::from),
         },
         request_tags: Vec::new(),
         facts: Vec::new(),
@@ -140,7 +140,7 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     {
         for (k, val) in tags {
             ev.request_tags
-                .push((k.clone(), val.as_str().unwrap_or_default().to_string()));
+                .push((k.as_str().into(), val.as_str().unwrap_or_default().into()));
         }
     }
     Ok(Normalized::Event(Box::new(ev)))

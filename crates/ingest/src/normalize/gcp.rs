@@ -5,7 +5,7 @@ use super::{Normalized, push_fact, push_resource};
 use serde_json::Value;
 use snaptrail_model::{
     Cloud, Component, Event, Outcome, PrincipalKind, ResourceKind, ShareAction, ShareTarget,
-    TargetKind,
+    TargetKind, Text,
 };
 
 pub fn looks_like(v: &Value) -> bool {
@@ -94,26 +94,26 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let mut ev = Event {
         time,
         cloud: Cloud::Gcp,
-        account,
-        region,
+        account: account.into(),
+        region: region.map(Text::from),
         principal: email.unwrap_or("anonymous").to_string(),
         principal_kind,
         principal_account: None,
         invoked_by: None,
-        source_ip: str_at(proto, &["requestMetadata", "callerIp"]).map(str::to_string),
+        source_ip: str_at(proto, &["requestMetadata", "callerIp"]).map(Text::from),
         user_agent: str_at(proto, &["requestMetadata", "callerSuppliedUserAgent"])
             .map(str::to_string),
         service: str_at(proto, &["serviceName"])
             .unwrap_or("")
             .trim_end_matches(".googleapis.com")
-            .to_string(),
-        operation: method.to_string(),
+            .into(),
+        operation: method.into(),
         component: Component::Other,
         resources: Vec::new(),
         share_targets: Vec::new(),
         outcome: Outcome {
             success: !failed,
-            error_code,
+            error_code: error_code.map(Text::from),
         },
         request_tags: Vec::new(),
         facts: Vec::new(),
@@ -134,7 +134,7 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     if let Some(labels) = path(request, &["labels"]).and_then(Value::as_object) {
         for (k, val) in labels {
             ev.request_tags
-                .push((k.clone(), val.as_str().unwrap_or_default().to_string()));
+                .push((k.as_str().into(), val.as_str().unwrap_or_default().into()));
         }
     }
     Ok(Normalized::Event(Box::new(ev)))
@@ -271,7 +271,7 @@ fn member_target(action: ShareAction, member: &str) -> ShareTarget {
     ShareTarget {
         action,
         kind,
-        id: member.to_string(),
+        id: member.into(),
     }
 }
 

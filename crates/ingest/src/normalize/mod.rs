@@ -6,7 +6,7 @@ pub mod azure;
 pub mod gcp;
 pub mod json;
 
-use snaptrail_model::{Event, Resource, ResourceKind};
+use snaptrail_model::{Event, Resource, ResourceKind, Text};
 
 /// What a normalizer makes of one record.
 #[derive(Debug)]
@@ -27,11 +27,11 @@ pub fn push_resource(resources: &mut Vec<Resource>, kind: ResourceKind, id: &str
     }
     resources.push(Resource {
         kind,
-        id: id.to_string(),
+        id: id.into(),
     });
 }
 
-pub fn push_fact(facts: &mut Vec<String>, fact: impl Into<String>) {
+pub fn push_fact(facts: &mut Vec<Text>, fact: impl Into<Text>) {
     let fact = fact.into();
     if !facts.contains(&fact) {
         facts.push(fact);
