@@ -67,6 +67,13 @@ pub fn envelope_array(buf: &[u8], start: usize) -> Option<usize> {
 /// Where the array starts if `buf` (from its first non-blank byte) is an array or a `Records`
 /// envelope, and whether it is an envelope (closed by a `}` after the array).
 pub fn array_start(buf: &[u8]) -> Option<(usize, bool)> {
+    // Every CloudTrail line: a compact object whose first key is not `Records`. Answered from
+    // its first three bytes (the general way below took fifty instructions a line).
+    if let [b'{', b'"', first, ..] = buf
+        && !matches!(first, b'R' | b'r')
+    {
+        return None;
+    }
     let start = skip_ws(buf, 0);
     envelope_array(buf, start)
         .map(|open| (open, true))
@@ -222,6 +229,20 @@ mod tests {
         let (e, ok) = texts(r#"{"Records":[{"a":1},{"b":2},{"c":"#);
         assert_eq!(e, vec![r#"{"a":1}"#, r#"{"b":2}"#, r#"{"c":"#]);
         assert!(!ok);
+    }
+
+    #[test]
+    fn arrays_and_envelopes_are_told_from_records() {
+        assert_eq!(array_start(br#"{"eventVersion":"1.08"}"#), None);
+        assert_eq!(array_start(br#"{"Resource":1}"#), None);
+        assert_eq!(array_start(br#"{"Records":[]}"#), Some((11, true)));
+        assert_eq!(array_start(br#"{"records":[{}]}"#), Some((11, true)));
+        assert_eq!(
+            array_start(b"\xEF\xBB\xBF { \"Records\" : [ ] }"),
+            Some((18, true))
+        );
+        assert_eq!(array_start(b" [1]"), Some((1, false)));
+        assert_eq!(array_start(br#"{"Records":{}}"#), None);
     }
 
     #[test]

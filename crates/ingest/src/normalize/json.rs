@@ -5,6 +5,16 @@ use serde_json::{Map, Value};
 
 /// Canonical form of a key for tolerant lookup: ASCII-lowercased, underscores dropped.
 fn same_key(a: &str, b: &str) -> bool {
+    // Most keys differ from the one looked for in their first letter: reject those before
+    // walking both with the filters.
+    let first = |s: &str| {
+        s.bytes()
+            .find(|&c| c != b'_')
+            .map(|c| c.to_ascii_lowercase())
+    };
+    if first(a) != first(b) {
+        return false;
+    }
     let mut x = a.bytes().filter(|&c| c != b'_');
     let mut y = b.bytes().filter(|&c| c != b'_');
     loop {
@@ -16,12 +26,20 @@ fn same_key(a: &str, b: &str) -> bool {
     }
 }
 
-/// Exact lookup first (the common case, fast), then tolerant.
+/// The key spelled exactly, else the first key (in the map's order) spelled tolerantly. One
+/// pass: most lookups are for keys that are absent, which a search and then a scan visited
+/// twice.
 pub fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    if let Some(v) = obj.get(key) {
-        return Some(v);
+    let mut tolerant = None;
+    for (k, v) in obj {
+        if k == key {
+            return Some(v);
+        }
+        if tolerant.is_none() && same_key(k, key) {
+            tolerant = Some(v);
+        }
     }
-    obj.iter().find(|(k, _)| same_key(k, key)).map(|(_, v)| v)
+    tolerant
 }
 
 /// Follow a dotted path of tolerant keys through nested objects.
@@ -133,6 +151,19 @@ pub fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_exact_key_wins_over_earlier_tolerant_ones() {
+        // In the map's order `Snapshot_Id` comes before `snapshotId`, which the exact lookup takes.
+        let v = json!({"Snapshot_Id": "a", "snapshotid": "b", "snapshotId": "c"});
+        assert_eq!(str_at(&v, &["snapshotId"]), Some("c"));
+        assert_eq!(str_at(&v, &["SNAPSHOT_ID"]), Some("a"));
+        assert_eq!(str_at(&v, &["_snapshot_id_"]), Some("a"));
+        let v = json!({"_x": "u", "y": "w"});
+        assert_eq!(str_at(&v, &["X"]), Some("u"));
+        assert_eq!(str_at(&v, &["z"]), None);
+        assert_eq!(str_at(&json!({"": "e"}), &["_"]), Some("e"));
+    }
 
     #[test]
     fn tolerant_keys() {
