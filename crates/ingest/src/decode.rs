@@ -455,13 +455,11 @@ enum Origin {
 }
 
 impl Origin {
-    /// `file:line N` (or `file:line N, record M`), as `Display` writes it after the file and a
-    /// colon, built by hand: `format!` took a thousand instructions, once per relevant record.
-    fn after(&self, file: &str) -> String {
-        let mut out = String::with_capacity(file.len() + 32);
+    /// `line N` (or `line N, record M`) appended to `out`, by hand: `format!` took a thousand
+    /// instructions, once per relevant record.
+    fn write_to(&self, out: &mut String) {
         let mut digits = itoa::Buffer::new();
-        out.push_str(file);
-        out.push_str(":line ");
+        out.push_str("line ");
         match *self {
             Origin::Line(line) => out.push_str(digits.format(line)),
             Origin::Element { line, index } => {
@@ -470,16 +468,23 @@ impl Origin {
                 out.push_str(digits.format(index));
             }
         }
+    }
+
+    /// `file:line N`, an event's origin.
+    fn after(&self, file: &str) -> String {
+        let mut out = String::with_capacity(file.len() + 32);
+        out.push_str(file);
+        out.push(':');
+        self.write_to(&mut out);
         out
     }
 }
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Origin::Line(line) => write!(f, "line {line}"),
-            Origin::Element { line, index } => write!(f, "line {line}, record {index}"),
-        }
+        let mut place = String::new();
+        self.write_to(&mut place);
+        f.write_str(&place)
     }
 }
 
@@ -537,19 +542,23 @@ mod tests {
     use super::Origin;
 
     #[test]
-    fn an_origin_is_written_as_display_writes_it() {
-        for origin in [
-            Origin::Line(0),
-            Origin::Line(7),
-            Origin::Line(usize::MAX),
-            Origin::Element { line: 1, index: 1 },
-            Origin::Element {
-                line: 123_456,
-                index: 9_876_543,
-            },
+    fn an_origin_names_the_line_and_the_record() {
+        let file = "logs/a:b é.jsonl";
+        for (origin, place) in [
+            (Origin::Line(0), "line 0"),
+            (Origin::Line(7), "line 7"),
+            (Origin::Line(usize::MAX), "line 18446744073709551615"),
+            (Origin::Element { line: 1, index: 1 }, "line 1, record 1"),
+            (
+                Origin::Element {
+                    line: 123_456,
+                    index: 9_876_543,
+                },
+                "line 123456, record 9876543",
+            ),
         ] {
-            let file = "logs/a:b é.jsonl";
-            assert_eq!(origin.after(file), format!("{file}:{origin}"));
+            assert_eq!(origin.to_string(), place);
+            assert_eq!(origin.after(file), format!("{file}:{place}"));
         }
     }
 }

@@ -44,9 +44,10 @@ impl ExfilChain {
 
     fn chain(&mut self, id: &str, now: Timestamp) -> &mut Chain {
         let due = now + self.horizon;
-        self.by_snapshot.postpone(&Text::from(id), due);
+        let key = Text::from(id);
+        self.by_snapshot.postpone(&key, due);
         self.by_snapshot
-            .get_or_insert_with(Text::from(id), due, Chain::default)
+            .get_or_insert_with(key, due, Chain::default)
     }
 }
 
