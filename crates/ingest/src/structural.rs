@@ -81,6 +81,91 @@ fn classify(block: &[u8; 64]) -> Classes {
     classify_portable(block)
 }
 
+/// Where every `"` of `text` is, in order, into `out` (cleared first). `None`, with `out`
+/// unusable, when `text` holds a backslash or a control byte other than a tab, newline or
+/// carriage return; else whether it holds one of those three. Without a backslash every quote
+/// opens or closes a string: the CloudTrail record reader walks from quote to quote instead
+/// of scanning each string (and checks strings for the three only when there are any).
+pub fn plain_quotes(text: &[u8], out: &mut Vec<u32>) -> Option<bool> {
+    out.clear();
+    // Positions are kept in 32 bits.
+    u32::try_from(text.len()).ok()?;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { plain_quotes_avx2(text, out) };
+    }
+    plain_quotes_from(text, 0, false, out)
+}
+
+/// Whole 32-byte blocks with AVX2 (the block step inlines here), the rest byte by byte.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn plain_quotes_avx2(text: &[u8], out: &mut Vec<u32>) -> Option<bool> {
+    let mut blanks = false;
+    let mut at = 0;
+    while let Some(block) = text.get(at..).and_then(|t| t.first_chunk::<32>()) {
+        // SAFETY: this function only runs where AVX2 is available.
+        let (quotes, backslashes, controls) = unsafe { quotes_avx2(block) };
+        if backslashes != 0 {
+            return None;
+        }
+        if controls != 0 {
+            // Rare (pretty-printed records): told apart byte by byte.
+            if !block
+                .iter()
+                .all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'))
+            {
+                return None;
+            }
+            blanks = true;
+        }
+        push_bits(out, at, quotes as u64);
+        at += 32;
+    }
+    plain_quotes_from(text, at, blanks, out)
+}
+
+/// The byte-by-byte way, from `at`.
+fn plain_quotes_from(text: &[u8], at: usize, mut blanks: bool, out: &mut Vec<u32>) -> Option<bool> {
+    for (i, &b) in text.iter().enumerate().skip(at) {
+        match b {
+            b'"' => out.push(i as u32),
+            b'\t' | b'\n' | b'\r' => blanks = true,
+            b'\\' | 0..0x20 => return None,
+            _ => {}
+        }
+    }
+    Some(blanks)
+}
+
+#[inline(always)]
+fn push_bits(out: &mut Vec<u32>, at: usize, mut bits: u64) {
+    while bits != 0 {
+        out.push((at + bits.trailing_zeros() as usize) as u32);
+        bits &= bits - 1;
+    }
+}
+
+/// Quotes, backslashes and control bytes of 32 bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn quotes_avx2(block: &[u8; 32]) -> (u32, u32, u32) {
+    use std::arch::x86_64::*;
+    // SAFETY: `block` is 32 readable bytes; unaligned loads are allowed.
+    let v = unsafe { _mm256_loadu_si256(block.as_ptr() as *const __m256i) };
+    let quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+    let backslash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8));
+    // Unsigned `v <= 0x1f`: the minimum with 0x1f is `v` itself.
+    let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)), v);
+    (
+        _mm256_movemask_epi8(quote) as u32,
+        _mm256_movemask_epi8(backslash) as u32,
+        _mm256_movemask_epi8(control) as u32,
+    )
+}
+
 /// Bit `i` set when byte `i` is an odd number of ones up to and including `i`.
 #[inline(always)]
 fn prefix_xor(mut x: u64) -> u64 {
@@ -344,6 +429,40 @@ mod tests {
                 reference(text.as_bytes()),
                 "pad {pad}"
             );
+        }
+    }
+
+    #[test]
+    fn quotes_are_found_and_escapes_or_controls_refused() {
+        for pad in 0..70 {
+            let text = format!(
+                "{}{{\"a\":\"é{}\",\"b\":[1]}}",
+                " ".repeat(pad),
+                "x".repeat(pad % 40)
+            );
+            let mut out = Vec::new();
+            assert_eq!(plain_quotes(text.as_bytes(), &mut out), Some(false));
+            let expected: Vec<u32> = (0..text.len() as u32)
+                .filter(|&i| text.as_bytes()[i as usize] == b'"')
+                .collect();
+            assert_eq!(out, expected, "pad {pad}");
+            for at in [0, pad, text.len() - 1] {
+                let mut t = text.clone().into_bytes();
+                for (bad, verdict) in [
+                    (b'\\', None),
+                    (0x00, None),
+                    (0x1f, None),
+                    (b'\n', Some(true)),
+                    (b'\t', Some(true)),
+                ] {
+                    t[at] = bad;
+                    assert_eq!(
+                        plain_quotes(&t, &mut out),
+                        verdict,
+                        "pad {pad}, {bad:#x} at {at}"
+                    );
+                }
+            }
         }
     }
 
