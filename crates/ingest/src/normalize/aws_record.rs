@@ -198,17 +198,27 @@ impl<'a> Walk<'a> {
         Some(value)
     }
 
-    /// `{`, then each `"key":` in turn to `on_key` (which reads the value), then `}`.
-    fn object(&mut self, mut on_key: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+    /// `{`, then each `"key":` in turn, known to `known` (which gives its field and its bit)
+    /// and seen once, to `on_field` (which reads the value), then `}`.
+    fn object<F>(
+        &mut self,
+        known: impl Fn(&[u8]) -> Option<(F, u32)>,
+        mut on_field: impl FnMut(&mut Self, F) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(());
         }
+        let mut seen = 0u32;
         loop {
-            let key = self.plain()?.as_bytes();
+            let (field, bit) = known(self.plain()?.as_bytes())?;
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
             self.eat(b':')?;
-            on_key(self, key)?;
+            on_field(self, field)?;
             match self.peek()? {
                 b',' => self.at += 1,
                 b'}' => {
@@ -233,13 +243,7 @@ fn identity<'a>(walk: &mut Walk<'a>) -> Option<Identity<'a>> {
         return Some(Identity::default());
     }
     let mut read: [Option<&'a str>; 5] = [None; 5];
-    let mut seen = 0u32;
-    walk.object(|walk, key| {
-        let (slot, bit) = identity_key(key)?;
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
+    walk.object(identity_key, |walk, slot| {
         match slot {
             Some(i) => read[i] = walk.optional_plain()?,
             None => walk.skip()?,
@@ -281,13 +285,7 @@ fn read<'a>(text: &'a str, quotes: &'a [u32], blanks: bool) -> Option<Read<'a>> 
         blanks,
     };
     let mut r = Read::default();
-    let mut seen = 0u32;
-    walk.object(|walk, key| {
-        let (field, bit) = top(key)?;
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
+    walk.object(top, |walk, field| {
         match field {
             // Required, and a string: `null` is refused.
             Top::Name => r.name = Some(walk.plain()?),
