@@ -163,8 +163,14 @@ fn agrees(raw: &[u8]) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Every record of the AWS fixtures, compact (as CloudTrail writes them).
-fn fixtures() -> Vec<String> {
+/// Every record of the AWS fixtures, compact (as CloudTrail writes them); read once for all
+/// the test cases.
+fn fixtures() -> &'static [String] {
+    static FIXTURES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(read_fixtures);
+    &FIXTURES
+}
+
+fn read_fixtures() -> Vec<String> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
     let mut out = Vec::new();
     for dir in ["aws", "seed"] {
@@ -197,7 +203,7 @@ fn fixture_records_read_as_before() {
         }
         walked += usize::from(read);
         // Pretty printed: the same reading, whitespace everywhere.
-        let v: Value = serde_json::from_str(&r).unwrap();
+        let v: Value = serde_json::from_str(r).unwrap();
         let pretty = serde_json::to_string_pretty(&v).unwrap();
         assert_eq!(
             agrees(pretty.as_bytes()).unwrap_or_else(|e| panic!("{e}")),

@@ -1,10 +1,9 @@
 //! The fast path for a plain CloudTrail record: walk its bytes key by key into borrowed
 //! top-level fields (no tree, no copies of strings), `userIdentity` included, and build
 //! `serde_json::Value` only for the three nested objects the normalizer walks. One vector pass
-//! finds every quote (a record with a backslash or a control byte other than a blank goes
-//! the general way), so a
-//! key or a string is the text between two quotes; other values are handed to serde_json,
-//! which reads exactly one and says where it ended. Anything unusual — an unknown top-level
+//! finds every quote (a record with a backslash or a control byte other than a blank goes the
+//! general way), so a key or a string is the text between two quotes; other values are handed
+//! to serde_json, which reads exactly one and says where it ended. Anything unusual — an unknown top-level
 //! key (an envelope, Panther's `p_` fields, another cloud), a field of an unexpected type, a
 //! duplicate key, bytes after the record — returns `None`, and the caller takes the general
 //! `Value` path, which decides (and words any error) exactly as before.
@@ -22,9 +21,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-/// The top-level keys of a CloudTrail record, each with its bit for finding duplicates; any
-/// other key sends the record the general way.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// Where the value of each top-level key of a CloudTrail record goes.
+#[derive(Clone, Copy)]
 enum Top {
     Name,
     Source,
@@ -44,6 +42,8 @@ enum Top {
     Skipped,
 }
 
+/// A top-level key's field and its bit for finding duplicates; any other key sends the record
+/// the general way.
 fn top(key: &[u8]) -> Option<(Top, u32)> {
     let (t, bit) = match key {
         b"eventName" => (Top::Name, 0),
@@ -269,7 +269,15 @@ fn some(s: Option<&str>) -> Option<&str> {
 #[derive(Default)]
 struct Read<'a> {
     name: Option<&'a str>,
-    strings: [Option<&'a str>; 9],
+    source: Option<&'a str>,
+    time: Option<&'a str>,
+    event_id: Option<&'a str>,
+    request_id: Option<&'a str>,
+    recipient: Option<&'a str>,
+    error_code: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    region: Option<&'a str>,
+    source_ip: Option<&'a str>,
     identity: Identity<'a>,
     request: Option<Value>,
     response: Option<Value>,
@@ -289,15 +297,15 @@ fn read<'a>(text: &'a str, quotes: &'a [u32], blanks: bool) -> Option<Read<'a>> 
         match field {
             // Required, and a string: `null` is refused.
             Top::Name => r.name = Some(walk.plain()?),
-            Top::Source => r.strings[0] = walk.optional_plain()?,
-            Top::Time => r.strings[1] = walk.optional_plain()?,
-            Top::EventId => r.strings[2] = walk.optional_plain()?,
-            Top::RequestId => r.strings[3] = walk.optional_plain()?,
-            Top::Recipient => r.strings[4] = walk.optional_plain()?,
-            Top::ErrorCode => r.strings[5] = walk.optional_plain()?,
-            Top::Agent => r.strings[6] = walk.optional_plain()?,
-            Top::Region => r.strings[7] = walk.optional_plain()?,
-            Top::SourceIp => r.strings[8] = walk.optional_plain()?,
+            Top::Source => r.source = walk.optional_plain()?,
+            Top::Time => r.time = walk.optional_plain()?,
+            Top::EventId => r.event_id = walk.optional_plain()?,
+            Top::RequestId => r.request_id = walk.optional_plain()?,
+            Top::Recipient => r.recipient = walk.optional_plain()?,
+            Top::ErrorCode => r.error_code = walk.optional_plain()?,
+            Top::Agent => r.user_agent = walk.optional_plain()?,
+            Top::Region => r.region = walk.optional_plain()?,
+            Top::SourceIp => r.source_ip = walk.optional_plain()?,
             Top::Identity => r.identity = identity(walk)?,
             Top::Request => r.request = walk.serde::<Option<Value>>()?,
             Top::Response => r.response = walk.serde::<Option<Value>>()?,
@@ -310,7 +318,6 @@ fn read<'a>(text: &'a str, quotes: &'a [u32], blanks: bool) -> Option<Read<'a>> 
     if walk.peek().is_some() {
         return None;
     }
-    r.name?;
     Some(r)
 }
 
@@ -322,32 +329,22 @@ pub fn normalize(raw: &[u8], origin: String) -> Option<Result<Normalized, String
     let blanks = crate::structural::plain_quotes(raw, &mut quotes)?;
     let r = read(text, &quotes, blanks)?;
     let null = Value::Null;
-    let [
-        source,
-        time,
-        event_id,
-        request_id,
-        recipient,
-        error_code,
-        user_agent,
-        region,
-        source_ip,
-    ] = r.strings.map(some);
     let fields = Fields {
+        // Required: a record without a name goes the general way.
         name: r.name?,
-        source,
-        time,
+        source: some(r.source),
+        time: some(r.time),
         panther_time: None,
-        event_id,
-        request_id,
+        event_id: some(r.event_id),
+        request_id: some(r.request_id),
         identity: r.identity,
-        recipient,
-        error_code,
+        recipient: some(r.recipient),
+        error_code: some(r.error_code),
         request: r.request.as_ref().unwrap_or(&null),
         response: r.response.as_ref().unwrap_or(&null),
-        user_agent,
-        region,
-        source_ip,
+        user_agent: some(r.user_agent),
+        region: some(r.region),
+        source_ip: some(r.source_ip),
         details: r.details.as_ref(),
     };
     // The general path's `looks_like`: a name, and a source or a time.
