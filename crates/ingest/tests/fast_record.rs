@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use snaptrail_ingest::normalize::aws::{Fields, Identity, normalize_fields};
+use snaptrail_ingest::normalize::node::Node;
 use snaptrail_ingest::normalize::{Normalized, aws_record};
 
 #[allow(dead_code)]
@@ -109,7 +110,12 @@ fn some(s: Option<&str>) -> Option<&str> {
 fn reference(raw: &[u8]) -> Option<Result<Normalized, String>> {
     let text = std::str::from_utf8(raw).ok()?;
     let r: Record = serde_json::from_str(text).ok()?;
-    let null = Value::Null;
+    // The reference's values, read as the normalizer reads them.
+    fn tree(v: &Option<Value>) -> Node<'_> {
+        v.as_ref().map_or(Node::Null, Node::of)
+    }
+    let (request, response) = (tree(&r.request_parameters), tree(&r.response_elements));
+    let details = r.service_event_details.as_ref().map(Node::of);
     let fields = Fields {
         name: r.event_name,
         source: some(r.event_source),
@@ -128,12 +134,12 @@ fn reference(raw: &[u8]) -> Option<Result<Normalized, String>> {
             }),
         recipient: some(r.recipient_account_id),
         error_code: some(r.error_code),
-        request: r.request_parameters.as_ref().unwrap_or(&null),
-        response: r.response_elements.as_ref().unwrap_or(&null),
+        request: &request,
+        response: &response,
         user_agent: some(r.user_agent),
         region: some(r.aws_region),
         source_ip: some(r.source_ip_address),
-        details: r.service_event_details.as_ref(),
+        details: details.as_ref(),
     };
     if fields.source.is_none() && fields.time.is_none() {
         return None;

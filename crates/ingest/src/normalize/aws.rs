@@ -1,6 +1,7 @@
 //! AWS CloudTrail records (`eventVersion` 1.0x), whatever envelope carried them.
 
-use super::json::{array_at, bool_at, field, optional_str, parse_time, path, required_str, str_at};
+use super::json::{field, optional_str, parse_time, path, required_str, str_at};
+use super::node::Node;
 use super::{Normalized, is_attack_tool_agent, push_fact, push_resource};
 use serde_json::Value;
 use snaptrail_model::{
@@ -28,12 +29,12 @@ pub struct Fields<'a> {
     pub identity: Identity<'a>,
     pub recipient: Option<&'a str>,
     pub error_code: Option<&'a str>,
-    pub request: &'a Value,
-    pub response: &'a Value,
+    pub request: &'a Node<'a>,
+    pub response: &'a Node<'a>,
     pub user_agent: Option<&'a str>,
     pub region: Option<&'a str>,
     pub source_ip: Option<&'a str>,
-    pub details: Option<&'a Value>,
+    pub details: Option<&'a Node<'a>>,
 }
 
 pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
@@ -43,6 +44,9 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
     let event_id = optional_str(v, "eventID")?;
     let request_id = optional_str(v, "requestID")?;
     let identity = Identity::of(path(v, &["userIdentity"]).unwrap_or(&Value::Null))?;
+    let node = |key| path(v, &[key]).map(Node::of);
+    let (request, response) = (node("requestParameters"), node("responseElements"));
+    let details = node("serviceEventDetails");
     let fields = Fields {
         name,
         source,
@@ -53,12 +57,12 @@ pub fn normalize(v: &Value, origin: &str) -> Result<Normalized, String> {
         identity,
         recipient: str_at(v, &["recipientAccountId"]),
         error_code: optional_str(v, "errorCode")?,
-        request: path(v, &["requestParameters"]).unwrap_or(&Value::Null),
-        response: path(v, &["responseElements"]).unwrap_or(&Value::Null),
+        request: request.as_ref().unwrap_or(&Node::Null),
+        response: response.as_ref().unwrap_or(&Node::Null),
         user_agent: optional_str(v, "userAgent")?,
         region: optional_str(v, "awsRegion")?,
         source_ip: optional_str(v, "sourceIPAddress")?,
-        details: path(v, &["serviceEventDetails"]),
+        details: details.as_ref(),
     };
     normalize_fields(&fields, origin.to_string())
 }
@@ -209,7 +213,7 @@ fn principal(identity: &Identity, account: &str) -> (String, PrincipalKind, Opti
     (name, principal_kind, cross.map(Text::from))
 }
 
-fn classify(name: &str, request: &Value, facts: &mut Vec<Text>) -> Component {
+fn classify(name: &str, request: &Node, facts: &mut Vec<Text>) -> Component {
     use Component::*;
     match name {
         "CreateSnapshot"
@@ -245,7 +249,7 @@ fn classify(name: &str, request: &Value, facts: &mut Vec<Text>) -> Component {
         | "ListSnapshotBlocks"
         | "ListChangedBlocks"
         | "GetSnapshotBlock" => Export,
-        "CreateVolume" if has_key(request, "snapshotId") => Restore,
+        "CreateVolume" if request.has_key("snapshotId") => Restore,
         "RunInstances" if run_instances_snapshot(request) => Restore,
         "RestoreDBInstanceFromDBSnapshot"
         | "RestoreDBClusterFromSnapshot"
@@ -268,7 +272,10 @@ fn classify(name: &str, request: &Value, facts: &mut Vec<Text>) -> Component {
         | "DeleteDiskSnapshot" => Delete,
         "DeleteRule" | "UpdateRule" if is_rbin(request) => Delete,
         "ModifyDBInstance" | "ModifyDBCluster"
-            if path(request, &["backupRetentionPeriod"]).and_then(Value::as_i64) == Some(0) =>
+            if request
+                .path(&["backupRetentionPeriod"])
+                .and_then(Node::as_i64)
+                == Some(0) =>
         {
             push_fact(facts, "backup-retention-zero");
             Delete
@@ -288,33 +295,28 @@ fn classify(name: &str, request: &Value, facts: &mut Vec<Text>) -> Component {
 
 /// Recycle Bin rules are logged as `DeleteRule`/`UpdateRule` with a `resourceType`; EventBridge
 /// has operations of the same name, so only the rbin ones count.
-fn is_rbin(request: &Value) -> bool {
-    has_key(request, "resourceType") || str_at(request, &["identifier"]).is_some()
+fn is_rbin(request: &Node) -> bool {
+    request.has_key("resourceType") || request.str_at(&["identifier"]).is_some()
 }
 
-fn run_instances_snapshot(request: &Value) -> bool {
-    array_at(request, &["blockDeviceMapping", "items"])
+fn run_instances_snapshot(request: &Node) -> bool {
+    request
+        .array_at(&["blockDeviceMapping", "items"])
         .iter()
-        .any(|m| str_at(m, &["ebs", "snapshotId"]).is_some())
-}
-
-fn has_key(v: &Value, key: &str) -> bool {
-    v.as_object()
-        .and_then(|o| field(o, key))
-        .is_some_and(|x| !x.is_null())
+        .any(|m| m.str_at(&["ebs", "snapshotId"]).is_some())
 }
 
 /// Facts from request and response that detectors key on.
 fn request_facts(
     name: &str,
-    request: &Value,
-    response: &Value,
+    request: &Node,
+    response: &Node,
     region: &Option<Text>,
     facts: &mut Vec<Text>,
 ) {
     match name {
         "ConsoleLogin" => {
-            let failed = str_at(response, &["ConsoleLogin"]) == Some("Failure");
+            let failed = response.str_at(&["ConsoleLogin"]) == Some("Failure");
             push_fact(facts, if failed { "login-failed" } else { "login" });
         }
         "AttachUserPolicy"
@@ -332,17 +334,19 @@ fn request_facts(
         | "SetDefaultPolicyVersion" => push_fact(facts, "privilege-change"),
         "AuthorizeSecurityGroupIngress" => {
             push_fact(facts, "ingress");
-            for perm in array_at(request, &["ipPermissions", "items"]) {
-                let v4 = array_at(perm, &["ipRanges", "items"])
+            for perm in request.array_at(&["ipPermissions", "items"]) {
+                let v4 = perm
+                    .array_at(&["ipRanges", "items"])
                     .iter()
-                    .any(|r| str_at(r, &["cidrIp"]) == Some("0.0.0.0/0"));
-                let v6 = array_at(perm, &["ipv6Ranges", "items"])
+                    .any(|r| r.str_at(&["cidrIp"]) == Some("0.0.0.0/0"));
+                let v6 = perm
+                    .array_at(&["ipv6Ranges", "items"])
                     .iter()
-                    .any(|r| str_at(r, &["cidrIpv6"]) == Some("::/0"));
+                    .any(|r| r.str_at(&["cidrIpv6"]) == Some("::/0"));
                 if v4 || v6 {
                     push_fact(facts, "ingress-world");
-                    let from = path(perm, &["fromPort"]).and_then(Value::as_i64);
-                    let to = path(perm, &["toPort"]).and_then(Value::as_i64);
+                    let from = perm.path(&["fromPort"]).and_then(Node::as_i64);
+                    let to = perm.path(&["toPort"]).and_then(Node::as_i64);
                     match (from, to) {
                         (Some(f), Some(t)) if f == t => push_fact(facts, format!("port:{f}")),
                         (Some(f), Some(t)) => push_fact(facts, format!("ports:{f}-{t}")),
@@ -353,12 +357,12 @@ fn request_facts(
         }
         "AttachVolume" => push_fact(facts, "attach"),
         "RunInstances" => push_fact(facts, "instance-create"),
-        "ModifyDBInstance" | "ModifyDBCluster" if has_key(request, "masterUserPassword") => {
+        "ModifyDBInstance" | "ModifyDBCluster" if request.has_key("masterUserPassword") => {
             push_fact(facts, "password-reset")
         }
         "RestoreDBInstanceFromDBSnapshot" | "RestoreDBClusterFromSnapshot"
-            if bool_at(response, &["publiclyAccessible"]) == Some(true)
-                || bool_at(request, &["publiclyAccessible"]) == Some(true) =>
+            if response.bool_at(&["publiclyAccessible"]) == Some(true)
+                || request.bool_at(&["publiclyAccessible"]) == Some(true) =>
         {
             push_fact(facts, "restore-public")
         }
@@ -366,15 +370,15 @@ fn request_facts(
         | "DescribeDBClusterSnapshots"
         | "DescribeSnapshots"
         | "DescribeImages" => {
-            if bool_at(request, &["includePublic"]) == Some(true) {
+            if request.bool_at(&["includePublic"]) == Some(true) {
                 push_fact(facts, "include-public");
             }
-            if bool_at(request, &["includeShared"]) == Some(true) {
+            if request.bool_at(&["includeShared"]) == Some(true) {
                 push_fact(facts, "include-shared");
             }
         }
         "CreateDBSnapshot" | "CreateDBClusterSnapshot" => {
-            if let Some(kind) = str_at(response, &["snapshotType"]) {
+            if let Some(kind) = response.str_at(&["snapshotType"]) {
                 push_fact(facts, format!("snapshot-type:{kind}"));
             }
         }
@@ -382,7 +386,8 @@ fn request_facts(
     }
     // Copies into another region: CopySnapshot names the source region, RDS copies name a
     // source ARN in another region.
-    let source_region = str_at(request, &["sourceRegion"])
+    let source_region = request
+        .str_at(&["sourceRegion"])
         .map(str::to_string)
         .or_else(|| {
             [
@@ -390,7 +395,7 @@ fn request_facts(
                 "sourceDBClusterSnapshotIdentifier",
             ]
             .iter()
-            .find_map(|k| str_at(request, &[k]))
+            .find_map(|k| request.str_at(&[k]))
             .filter(|s| s.starts_with("arn:"))
             .and_then(|arn| arn.split(':').nth(3).map(str::to_string))
         });
@@ -403,12 +408,12 @@ fn request_facts(
 }
 
 /// Share targets of the share/unshare operations, as logged.
-fn share_targets(name: &str, request: &Value, out: &mut Vec<ShareTarget>) {
+fn share_targets(name: &str, request: &Node, out: &mut Vec<ShareTarget>) {
     match name {
         "ModifySnapshotAttribute" | "ModifyImageAttribute" => {
             for attr in ["createVolumePermission", "launchPermission"] {
                 for (key, action) in [("add", ShareAction::Add), ("remove", ShareAction::Remove)] {
-                    for item in array_at(request, &[attr, key, "items"]) {
+                    for item in request.array_at(&[attr, key, "items"]) {
                         if let Some(t) = ec2_permission_item(item, action) {
                             out.push(t);
                         }
@@ -416,28 +421,32 @@ fn share_targets(name: &str, request: &Value, out: &mut Vec<ShareTarget>) {
                 }
             }
             // Older records carry the operation as `operationType` with a flat `userIds` list.
-            let action = match str_at(request, &["operationType"]) {
+            let action = match request.str_at(&["operationType"]) {
                 Some("remove") => ShareAction::Remove,
                 _ => ShareAction::Add,
             };
-            for item in array_at(request, &["userIds"])
+            for item in request
+                .array_at(&["userIds"])
                 .iter()
-                .chain(array_at(request, &["userIds", "items"]))
+                .chain(request.array_at(&["userIds", "items"]))
             {
-                if let Some(id) = item.as_str().or_else(|| str_at(item, &["userId"])) {
+                if let Some(id) = item.as_str().or_else(|| item.str_at(&["userId"])) {
                     out.push(target(action, TargetKind::Account, id));
                 }
             }
         }
         "ModifyDBSnapshotAttribute" | "ModifyDBClusterSnapshotAttribute" => {
-            if str_at(request, &["attributeName"]).is_some_and(|a| a != "restore") {
+            if request
+                .str_at(&["attributeName"])
+                .is_some_and(|a| a != "restore")
+            {
                 return;
             }
             for (key, action) in [
                 ("valuesToAdd", ShareAction::Add),
                 ("valuesToRemove", ShareAction::Remove),
             ] {
-                for value in array_at(request, &[key]) {
+                for value in request.array_at(&[key]) {
                     if let Some(id) = value.as_str() {
                         let kind = if id == "all" {
                             TargetKind::Public
@@ -455,7 +464,7 @@ fn share_targets(name: &str, request: &Value, out: &mut Vec<ShareTarget>) {
             } else {
                 ShareAction::Remove
             };
-            if let Some(id) = str_at(request, &["accountWithRestoreAccess"]) {
+            if let Some(id) = request.str_at(&["accountWithRestoreAccess"]) {
                 out.push(target(action, TargetKind::Account, id));
             }
         }
@@ -477,17 +486,17 @@ fn share_targets(name: &str, request: &Value, out: &mut Vec<ShareTarget>) {
     }
 }
 
-fn ec2_permission_item(item: &Value, action: ShareAction) -> Option<ShareTarget> {
-    if let Some(user) = str_at(item, &["userId"]) {
+fn ec2_permission_item(item: &Node, action: ShareAction) -> Option<ShareTarget> {
+    if let Some(user) = item.str_at(&["userId"]) {
         return Some(target(action, TargetKind::Account, user));
     }
-    if str_at(item, &["group"]) == Some("all") {
+    if item.str_at(&["group"]) == Some("all") {
         return Some(target(action, TargetKind::Public, "all"));
     }
-    if let Some(org) = str_at(item, &["organizationArn"]) {
+    if let Some(org) = item.str_at(&["organizationArn"]) {
         return Some(target(action, TargetKind::Organization, org));
     }
-    if let Some(ou) = str_at(item, &["organizationalUnitArn"]) {
+    if let Some(ou) = item.str_at(&["organizationalUnitArn"]) {
         return Some(target(action, TargetKind::OrganizationalUnit, ou));
     }
     None
@@ -532,18 +541,18 @@ fn resource_kind(key: &str) -> Option<ResourceKind> {
     })
 }
 
-fn collect_resources(v: &Value, out: &mut Vec<Resource>, depth: usize) {
+fn collect_resources(v: &Node, out: &mut Vec<Resource>, depth: usize) {
     if depth > 8 {
         return;
     }
     match v {
-        Value::Object(map) => {
-            for (key, value) in map {
+        Node::Object(members) => {
+            for (key, value) in members {
                 match (resource_kind(key), value) {
-                    (Some(kind), Value::String(id)) => push_resource(out, kind, id),
+                    (Some(kind), Node::String(id)) => push_resource(out, kind, id),
                     // RDS export and copy sources are ARNs: the kind is in the ARN.
-                    (None, Value::String(arn))
-                        if key == "sourceArn" || key == "sourceDBSnapshotArn" =>
+                    (None, Node::String(arn))
+                        if *key == "sourceArn" || *key == "sourceDBSnapshotArn" =>
                     {
                         if arn.contains(":cluster-snapshot:") {
                             push_resource(out, ResourceKind::DbClusterSnapshot, arn)
@@ -555,7 +564,7 @@ fn collect_resources(v: &Value, out: &mut Vec<Resource>, depth: usize) {
                 }
             }
         }
-        Value::Array(items) => items
+        Node::Array(items) => items
             .iter()
             .for_each(|i| collect_resources(i, out, depth + 1)),
         _ => {}
@@ -563,16 +572,17 @@ fn collect_resources(v: &Value, out: &mut Vec<Resource>, depth: usize) {
 }
 
 /// Tags set on creation (`tagSpecificationSet`, RDS `tags`): change tickets live here.
-fn collect_tags(request: &Value, out: &mut Vec<(Text, Text)>) {
-    let specs = array_at(request, &["tagSpecificationSet", "items"]);
-    let nested = specs.iter().flat_map(|s| array_at(s, &["tags"]).iter());
+fn collect_tags(request: &Node, out: &mut Vec<(Text, Text)>) {
+    let specs = request.array_at(&["tagSpecificationSet", "items"]);
+    let nested = specs.iter().flat_map(|s| s.array_at(&["tags"]).iter());
     for tag in nested
-        .chain(array_at(request, &["tags"]))
-        .chain(array_at(request, &["tagSet", "items"]))
+        .chain(request.array_at(&["tags"]))
+        .chain(request.array_at(&["tagSet", "items"]))
     {
-        let key = str_at(tag, &["key"]).or(str_at(tag, &["Key"]));
-        let value = str_at(tag, &["value"])
-            .or(str_at(tag, &["Value"]))
+        let key = tag.str_at(&["key"]).or(tag.str_at(&["Key"]));
+        let value = tag
+            .str_at(&["value"])
+            .or(tag.str_at(&["Value"]))
             .unwrap_or("");
         if let Some(key) = key {
             out.push((key.into(), value.into()));

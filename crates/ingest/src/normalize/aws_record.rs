@@ -1,6 +1,6 @@
 //! The fast path for a plain CloudTrail record: walk its bytes key by key into borrowed
-//! top-level fields (no tree, no copies of strings), `userIdentity` included, and build
-//! `serde_json::Value` only for the three nested objects the normalizer walks. One vector pass
+//! top-level fields (no tree, no copies of strings), `userIdentity` included, and build a
+//! borrowed [`Node`] tree only for the three nested objects the normalizer walks. One vector pass
 //! finds every quote (a record with a backslash or a control byte other than a blank goes the
 //! general way), so a key or a string is the text between two quotes, and the walk reads
 //! objects, arrays and literals itself; serde_json reads only numbers, so they mean what they
@@ -19,7 +19,8 @@
 
 use super::Normalized;
 use super::aws::{Fields, Identity, normalize_fields};
-use serde_json::Value;
+use super::node::Node;
+use serde_json::Number;
 
 /// Where the value of each top-level key of a CloudTrail record goes.
 #[derive(Clone, Copy)]
@@ -116,6 +117,16 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    fn new(text: &'a str, quotes: &'a [u32], blanks: bool) -> Walk<'a> {
+        Walk {
+            text,
+            at: 0,
+            quotes,
+            next_quote: 0,
+            blanks,
+        }
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -179,22 +190,21 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// A value the normalizer walks, `depth` containers deep, built as serde_json builds it:
-    /// the record holds no escapes, so a string is copied as it stands.
-    fn value(&mut self, depth: usize) -> Option<Value> {
+    /// A value the normalizer walks, `depth` containers deep, its strings borrowed (the record
+    /// holds no escapes, so a string is the text between its quotes).
+    fn value(&mut self, depth: usize) -> Option<Node<'a>> {
         Some(match self.peek()? {
-            b'"' => Value::String(self.plain()?.to_owned()),
-            b't' => self.literal(b"true").map(|()| Value::Bool(true))?,
-            b'f' => self.literal(b"false").map(|()| Value::Bool(false))?,
-            b'n' => self.literal(b"null").map(|()| Value::Null)?,
+            b'"' => Node::String(self.plain()?),
+            b't' => self.literal(b"true").map(|()| Node::Bool(true))?,
+            b'f' => self.literal(b"false").map(|()| Node::Bool(false))?,
+            b'n' => self.literal(b"null").map(|()| Node::Null)?,
             b'{' => {
-                let (inner, mut map) = (deeper(depth)?, serde_json::Map::new());
+                let (inner, mut members) = (deeper(depth)?, Vec::new());
                 self.members(|walk, key| {
-                    // A key seen twice keeps its last value, as in serde_json.
-                    map.insert(key.to_owned(), walk.value(inner)?);
+                    members.push((key, walk.value(inner)?));
                     Some(())
                 })?;
-                Value::Object(map)
+                Node::object(members)
             }
             b'[' => {
                 let (inner, mut items) = (deeper(depth)?, Vec::new());
@@ -202,20 +212,20 @@ impl<'a> Walk<'a> {
                     items.push(walk.value(inner)?);
                     Some(())
                 })?;
-                Value::Array(items)
+                Node::Array(items)
             }
-            _ => self.number()?,
+            _ => Node::Number(self.number()?),
         })
     }
 
     /// `null` (absent) or a value the normalizer walks, at the record's top level.
-    fn optional_value(&mut self) -> Option<Option<Value>> {
+    fn optional_value(&mut self) -> Option<Option<Node<'a>>> {
         Some(Some(self.value(1)?).filter(|v| !v.is_null()))
     }
 
     /// A number: its extent by JSON's grammar, its value (or its refusal, out of range) by
     /// serde_json, so it is read exactly as the general path reads it.
-    fn number(&mut self) -> Option<Value> {
+    fn number(&mut self) -> Option<Number> {
         let b = self.bytes();
         let start = self.at;
         let mut i = start + usize::from(b.get(start) == Some(&b'-'));
@@ -384,19 +394,13 @@ struct Read<'a> {
     region: Option<&'a str>,
     source_ip: Option<&'a str>,
     identity: Identity<'a>,
-    request: Option<Value>,
-    response: Option<Value>,
-    details: Option<Value>,
+    request: Option<Node<'a>>,
+    response: Option<Node<'a>>,
+    details: Option<Node<'a>>,
 }
 
 fn read<'a>(text: &'a str, quotes: &'a [u32], blanks: bool) -> Option<Read<'a>> {
-    let mut walk = Walk {
-        text,
-        at: 0,
-        quotes,
-        next_quote: 0,
-        blanks,
-    };
+    let mut walk = Walk::new(text, quotes, blanks);
     let mut r = Read::default();
     walk.object(0, top, |walk, field| {
         match field {
@@ -433,7 +437,6 @@ pub fn normalize(raw: &[u8], origin: String) -> Option<Result<Normalized, String
     let mut quotes = Vec::with_capacity(raw.len() / 8);
     let blanks = crate::structural::plain_quotes(raw, &mut quotes)?;
     let r = read(text, &quotes, blanks)?;
-    let null = Value::Null;
     let fields = Fields {
         // Required: a record without a name goes the general way.
         name: r.name?,
@@ -445,8 +448,8 @@ pub fn normalize(raw: &[u8], origin: String) -> Option<Result<Normalized, String
         identity: r.identity,
         recipient: some(r.recipient),
         error_code: some(r.error_code),
-        request: r.request.as_ref().unwrap_or(&null),
-        response: r.response.as_ref().unwrap_or(&null),
+        request: r.request.as_ref().unwrap_or(&Node::Null),
+        response: r.response.as_ref().unwrap_or(&Node::Null),
         user_agent: some(r.user_agent),
         region: some(r.region),
         source_ip: some(r.source_ip),
@@ -462,6 +465,7 @@ pub fn normalize(raw: &[u8], origin: String) -> Option<Result<Normalized, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn event(result: Result<Normalized, String>) -> snaptrail_model::Event {
         match result {
@@ -470,23 +474,22 @@ mod tests {
         }
     }
 
-    /// The walk's reading of `text` as one whole value, nested in a record's field.
-    fn walked(text: &str, build: bool) -> Option<Option<Value>> {
+    /// The walk's reading of `text` as one whole value, nested in a record's field (as its
+    /// `Debug` text: the tree borrows the quotes' index too); `None` if the walk leaves it to
+    /// the general path.
+    fn walked(text: &str, build: bool) -> Option<Option<String>> {
         let mut quotes = Vec::new();
         let blanks = crate::structural::plain_quotes(text.as_bytes(), &mut quotes)?;
-        let mut walk = Walk {
-            text,
-            at: 0,
-            quotes: &quotes,
-            next_quote: 0,
-            blanks,
-        };
+        let mut walk = Walk::new(text, &quotes, blanks);
         let read = if build {
             walk.value(1)
         } else {
-            walk.skip(1).map(|()| Value::Null)
+            walk.skip(1).map(|()| Node::Null)
         };
-        Some(read.filter(|_| walk.peek().is_none()))
+        Some(
+            read.filter(|_| walk.peek().is_none())
+                .map(|n| format!("{n:?}")),
+        )
     }
 
     #[test]
@@ -505,16 +508,17 @@ mod tests {
             for at in (0..=base.len()).filter(|&i| base.is_char_boundary(i)) {
                 for piece in pieces {
                     let text = format!("{}{piece}{}", &base[..at], &base[at..]);
-                    let expected = serde_json::from_str::<Value>(&text).ok();
+                    let parsed = serde_json::from_str::<Value>(&text).ok();
                     for build in [true, false] {
                         // Escapes and control bytes are the general path's: nothing to compare.
                         let Some(read) = walked(&text, build) else {
                             continue;
                         };
                         compared[usize::from(build)] += 1;
-                        let expected = expected
-                            .clone()
-                            .map(|v| if build { v } else { Value::Null });
+                        let expected = parsed
+                            .as_ref()
+                            .map(|v| if build { Node::of(v) } else { Node::Null })
+                            .map(|n| format!("{n:?}"));
                         assert_eq!(read, expected, "{text}");
                     }
                 }

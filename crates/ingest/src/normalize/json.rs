@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// Canonical form of a key for tolerant lookup: ASCII-lowercased, underscores dropped.
-fn same_key(a: &str, b: &str) -> bool {
+pub(super) fn same_key(a: &str, b: &str) -> bool {
     // Most keys differ from the one looked for in their first letter: reject those before
     // walking both with the filters.
     let first = |s: &str| {

@@ -5,6 +5,7 @@ pub mod aws_record;
 pub mod azure;
 pub mod gcp;
 pub mod json;
+pub mod node;
 
 use snaptrail_model::{Event, Resource, ResourceKind, Text};
 
