@@ -274,38 +274,35 @@ impl<'a> Walk<'a> {
         &mut self,
         mut on_member: impl FnMut(&mut Self, &'a str) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            let key = self.plain()?;
-            self.eat(b':')?;
-            on_member(self, key)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.sequence(b'{', b'}', |walk| {
+            let key = walk.plain()?;
+            walk.eat(b':')?;
+            on_member(walk, key)
+        })
     }
 
     /// `[`, then each value in turn to `on_element` (which reads it), then `]`.
-    fn elements(&mut self, mut on_element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
+    fn elements(&mut self, on_element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', on_element)
+    }
+
+    /// `open`, then entries separated by commas, each read by `entry`, then `close`.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut entry: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.at += 1;
             return Some(());
         }
         loop {
-            on_element(self)?;
+            entry(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
-                b']' => {
+                c if c == close => {
                     self.at += 1;
                     return Some(());
                 }
