@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// Canonical form of a key for tolerant lookup: ASCII-lowercased, underscores dropped.
-pub(super) fn same_key(a: &str, b: &str) -> bool {
+fn same_key(a: &str, b: &str) -> bool {
     // Most keys differ from the one looked for in their first letter: reject those before
     // walking both with the filters.
     let first = |s: &str| {
@@ -26,12 +26,20 @@ pub(super) fn same_key(a: &str, b: &str) -> bool {
     }
 }
 
-/// The key spelled exactly, else the first key (in the map's order) spelled tolerantly. One
+/// The key spelled exactly, else the first key (in the map's order) spelled tolerantly.
+pub fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    field_of(obj.iter().map(|(k, v)| (k.as_str(), v)), key)
+}
+
+/// [`field`]'s rule over any object's members in key order (the borrowed tree's too). One
 /// pass: most lookups are for keys that are absent, which a search and then a scan visited
 /// twice.
-pub fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+pub(super) fn field_of<'k, V>(
+    members: impl IntoIterator<Item = (&'k str, V)>,
+    key: &str,
+) -> Option<V> {
     let mut tolerant = None;
-    for (k, v) in obj {
+    for (k, v) in members {
         if k == key {
             return Some(v);
         }

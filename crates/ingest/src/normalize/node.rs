@@ -5,7 +5,7 @@
 //! value (`serde_json::Map`'s order and rule), and lookups tolerate the key spellings
 //! [`super::json`] tolerates.
 
-use super::json::same_key;
+use super::json::field_of;
 use serde_json::{Number, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,16 +77,7 @@ impl<'a> Node<'a> {
         let Node::Object(members) = self else {
             return None;
         };
-        let mut tolerant = None;
-        for (k, v) in members {
-            if *k == key {
-                return Some(v);
-            }
-            if tolerant.is_none() && same_key(k, key) {
-                tolerant = Some(v);
-            }
-        }
-        tolerant
+        field_of(members.iter().map(|(k, v)| (*k, v)), key)
     }
 
     /// Follow a path of tolerant keys through nested objects.
