@@ -12,6 +12,7 @@
 //! simulated data that hunting with and without the prefilter gives identical results.
 
 use crate::normalize::{ATTACK_TOOLS, attack_tools, aws};
+use crate::structural;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem::Finder;
 use std::cell::RefCell;
@@ -99,26 +100,11 @@ fn find_key<'a>(record: &'a [u8], key: &'static str, from: usize) -> Key<'a> {
 
 /// `: "value"` starting at `at`, with the offset past the closing quote.
 fn plain_string_after(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
-    let rest = &record[at..];
-    // Compact JSON (as CloudTrail writes it) has no blanks to skip.
-    let value = match rest.strip_prefix(b":\"") {
-        Some(value) => value,
-        None => {
-            let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-            if rest[colon] != b':' {
-                return None;
-            }
-            let after = &rest[colon + 1..];
-            let quote = after.iter().position(|b| !b.is_ascii_whitespace())?;
-            if after[quote] != b'"' {
-                return None;
-            }
-            &after[quote + 1..]
-        }
-    };
-    let end = memchr::memchr2(b'"', b'\\', value)?;
-    let past = record.len() - value.len() + end + 1;
-    (value[end] == b'"').then_some((&value[..end], past))
+    let colon = past_blanks(record, at);
+    if *record.get(colon)? != b':' {
+        return None;
+    }
+    plain_string_at(record, past_blanks(record, colon + 1))
 }
 
 #[cfg(test)]
@@ -257,19 +243,55 @@ pub fn may_be_relevant(record: &[u8]) -> bool {
     // the start only when there is none after). An agent that is absent, or not written
     // plainly, leaves the verdict to the needles, which include the tool names.
     let Key::Plain(name, after) = find_key(record, "eventName", 0) else {
-        return automaton().is_match(record);
+        return needles_match(record);
     };
     if name_matters(name) {
         return true;
     }
-    let agent = match find_key(record, "userAgent", after) {
-        Key::Absent => find_key(record, "userAgent", 0),
-        found => found,
-    };
-    match agent {
-        Key::Plain(ua, _) => agent_is_tool(ua),
-        Key::Absent | Key::NotPlain => automaton().is_match(record),
+    match agent_after_name(record, after) {
+        Some(ua) => agent_is_tool(ua),
+        None => needles_match(record),
     }
+}
+
+/// The record's own `userAgent`: the first after the `eventName` value that ends at `after`,
+/// provided nothing between the two can open or close an object or array or escape a quote
+/// (CloudTrail writes two plain strings there, `awsRegion` and `sourceIPAddress`). Otherwise a
+/// search could find a `"userAgent"` key nested in request parameters (whose map keys callers
+/// choose) ahead of the record's own, as in a record a tool rewrote with its keys sorted: `None`
+/// then, and the needles decide.
+fn agent_after_name(record: &[u8], after: usize) -> Option<&[u8]> {
+    let key = after + finder("userAgent").find(&record[after..])?;
+    if structural::brackets_or_backslash(record, after, key) {
+        return None;
+    }
+    plain_string_after(record, key + "\"userAgent\"".len()).map(|(agent, _)| agent)
+}
+
+fn past_blanks(record: &[u8], mut at: usize) -> usize {
+    while record.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
+        at += 1;
+    }
+    at
+}
+
+/// The string starting with the quote at `at`, if it has no escapes, and the offset past it.
+fn plain_string_at(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    if *record.get(at)? != b'"' {
+        return None;
+    }
+    let body = &record[at + 1..];
+    let end = memchr::memchr2(b'"', b'\\', body)?;
+    (body[end] == b'"').then_some((&body[..end], at + 2 + end))
+}
+
+/// The needles, over the record's raw bytes. An escape can write a needle's letter or slash so
+/// that no byte search sees it (`Create\u0053napshot`, `disks\/write`): a record with one is
+/// parsed rather than trusted to the search.
+fn needles_match(record: &[u8]) -> bool {
+    memchr::memmem::find(record, b"\\u").is_some()
+        || memchr::memmem::find(record, b"\\/").is_some()
+        || automaton().is_match(record)
 }
 
 #[cfg(test)]
@@ -406,9 +428,24 @@ mod tests {
 
     #[test]
     fn the_user_agent_is_found_wherever_it_is_and_however_it_is_written() {
-        // Before the name (not CloudTrail's order): found by going back to the start.
+        // Before the name (not CloudTrail's order): the needles decide, tool names included.
         assert!(may_be_relevant(
             br#"{"userAgent":"pacu","eventName":"GetObject"}"#
+        ));
+        assert!(!may_be_relevant(
+            br#"{"userAgent":"aws-cli/2","eventName":"GetObject"}"#
+        ));
+        // CloudTrail's order: the agent after the name decides, even with a tool named later.
+        assert!(!may_be_relevant(
+            br#"{"eventName":"GetObject","awsRegion":"x","userAgent":"aws-cli/2","requestParameters":{"k":"pacu"}}"#
+        ));
+        // Keys sorted: a nested `userAgent` met first is not taken for the record's own.
+        assert!(may_be_relevant(
+            br#"{"eventName":"GetObject","requestParameters":{"tags":{"userAgent":"aws-cli/2"}},"userAgent":"pacu"}"#
+        ));
+        // Nor one after a quote the search cannot see is escaped.
+        assert!(may_be_relevant(
+            br#"{"eventName":"GetObject","awsRegion":"\"userAgent\":\"aws-cli\"","userAgent":"pacu"}"#
         ));
         // Escapes in the agent: not plain, so the needles (tool names included) decide.
         assert!(may_be_relevant(
@@ -421,6 +458,27 @@ mod tests {
         assert!(!may_be_relevant(br#"{"eventName":"GetObject"}"#));
         assert!(may_be_relevant(
             br#"{"eventName":"GetObject","requestParameters":{"note":"prowler"}}"#
+        ));
+    }
+
+    #[test]
+    fn escapes_that_could_hide_a_needle_send_the_record_to_be_parsed() {
+        for record in [
+            br#"{"eventName":"Create\u0053napshot","userAgent":"aws-cli/2"}"#.as_slice(),
+            br#"{"eventName":"GetObject","userAgent":"\u0070acu"}"#,
+            br#"{"operationName":"Microsoft.Compute\/disks\/write"}"#,
+        ] {
+            assert!(
+                may_be_relevant(record),
+                "{}",
+                String::from_utf8_lossy(record)
+            );
+        }
+        assert!(!may_be_relevant(
+            br#"{"operationName":"Microsoft.Web/sites/read"}"#
+        ));
+        assert!(!may_be_relevant(
+            br#"{"eventName":"GetObject","userAgent":"aws-cli/2 \"quoted\""}"#
         ));
     }
 }

@@ -139,6 +139,60 @@ fn plain_quotes_from(text: &[u8], at: usize, mut blanks: bool, out: &mut Vec<u32
     Some(blanks)
 }
 
+/// Does `text[from..to]` hold a bracket or a backslash? (It also says yes for `|`, which
+/// shares the test: `{|}` are `[\\]` with the 0x20 bit set. Callers treat yes as "unsure".)
+pub fn brackets_or_backslash(text: &[u8], from: usize, to: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { brackets_or_backslash_avx2(text, from, to) };
+    }
+    text[from..to].iter().any(|&b| is_bracket_or_backslash(b))
+}
+
+fn is_bracket_or_backslash(b: u8) -> bool {
+    (b | 0x20).wrapping_sub(b'{') <= 2
+}
+
+/// Whole 32-byte blocks; the last part block is read as the 32 bytes ending at `to`, with the
+/// bytes before `from` masked off.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn brackets_or_backslash_avx2(text: &[u8], from: usize, to: usize) -> bool {
+    use std::arch::x86_64::*;
+    let text = &text[..to];
+    let mask = |block: &[u8; 32]| {
+        // SAFETY: `block` is 32 readable bytes; unaligned loads are allowed.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr() as *const __m256i) };
+        // `(b | 0x20) - '{'` is 0, 1 or 2 exactly for `{ | } [ \\ ]`: unsigned `<= 2`.
+        let d = _mm256_sub_epi8(
+            _mm256_or_si256(v, _mm256_set1_epi8(0x20)),
+            _mm256_set1_epi8(b'{' as i8),
+        );
+        let small = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(2)), d);
+        _mm256_movemask_epi8(small) as u32
+    };
+    let mut at = from;
+    while let Some(block) = text.get(at..).and_then(|t| t.first_chunk::<32>()) {
+        if mask(block) != 0 {
+            return true;
+        }
+        at += 32;
+    }
+    let left = text.len().saturating_sub(at);
+    if left == 0 {
+        return false;
+    }
+    match text
+        .len()
+        .checked_sub(32)
+        .and_then(|start| text[start..].first_chunk::<32>())
+    {
+        Some(last) => mask(last) >> (32 - left) != 0,
+        None => text[at..].iter().any(|&b| is_bracket_or_backslash(b)),
+    }
+}
+
 #[inline(always)]
 fn push_bits(out: &mut Vec<u32>, at: usize, mut bits: u64) {
     while bits != 0 {
@@ -473,5 +527,31 @@ mod tests {
             *b = b"\"\\{}[],ab :"[i % 11];
         }
         assert_eq!(classify(&block), classify_portable(&block));
+    }
+
+    #[test]
+    fn brackets_and_backslashes_are_found_in_exactly_the_range_asked() {
+        // Each byte that counts, and its neighbours that do not, alone in a run of letters:
+        // every range that holds it says yes, every range that does not says no.
+        for special in *b"{}[]\\|zZ:;^`" {
+            let counts = b"{}[]\\|".contains(&special);
+            for len in [1, 31, 32, 33, 70] {
+                for at in 0..len {
+                    let mut text = vec![b'a'; len];
+                    text[at] = special;
+                    for from in 0..=len {
+                        for to in from..=len {
+                            let expected = counts && (from..to).contains(&at);
+                            assert_eq!(
+                                brackets_or_backslash(&text, from, to),
+                                expected,
+                                "{:?} at {at} of {len}, range {from}..{to}",
+                                special as char
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

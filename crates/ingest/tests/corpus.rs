@@ -104,3 +104,76 @@ fn prefilter_drops_nothing_a_detector_uses_on_the_corpus() {
     );
     assert_eq!(comparable(&with.events), comparable(&without.events));
 }
+
+/// Panther's CloudTrail records, bent the ways a byte search can be misled, read with and without
+/// the prefilter: the same events either way. Their keys are sorted (they went through
+/// `serde_json`), so request parameters come before the record's own `userAgent`.
+#[test]
+fn prefilter_is_not_misled_by_nested_keys_or_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(panther_logs(dir.path()))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .filter(|r: &serde_json::Value| r["eventName"].is_string() && r["userAgent"].is_string())
+        .collect();
+    assert!(records.len() > 50, "{}", records.len());
+
+    // A tool's agent, with a map key spelled `userAgent` (callers choose tag keys) in the request
+    // ahead of it: every one of these is relevant, whatever its operation.
+    let tool = |r: &serde_json::Value| {
+        let mut r = r.clone();
+        r["userAgent"] = "Boto3/1.34 Pacu-Session".into();
+        if !r["requestParameters"].is_object() {
+            r["requestParameters"] = serde_json::json!({});
+        }
+        r["requestParameters"]["tags"] = serde_json::json!({"userAgent": "aws-cli/2.15"});
+        r.to_string()
+    };
+    // The operation's first letter, and a tool's name, written as `\u` escapes.
+    let escaped_name = |r: &serde_json::Value| {
+        let name = r["eventName"].as_str().unwrap();
+        let first = name.chars().next().unwrap() as u32;
+        r.to_string().replacen(
+            &format!(r#""eventName":"{name}""#),
+            &format!(r#""eventName":"\u{first:04x}{}""#, &name[1..]),
+            1,
+        )
+    };
+    let escaped_tool = |r: &serde_json::Value| {
+        let mut r = r.clone();
+        r["userAgent"] = "PACU-MARKER".into();
+        r.to_string().replace("PACU-MARKER", r"\u0070acu/1.0")
+    };
+    // The record's own name after one nested in an object that comes first.
+    let nested_name = |r: &serde_json::Value| {
+        let mut r = r.clone();
+        r["additionalEventData"] = serde_json::json!({"eventName": "GetObject"});
+        r.to_string()
+    };
+
+    let bent = |name: &str, bend: &dyn Fn(&serde_json::Value) -> String| {
+        let path = dir.path().join(format!("{name}.jsonl"));
+        let text: String = records.iter().map(|r| bend(r) + "\n").collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // Every tool's record passes the prefilter.
+    for tools in [bent("tool", &tool), bent("escaped-tool", &escaped_tool)] {
+        let with = ingest(std::slice::from_ref(&tools), FAST);
+        assert_eq!(with.summary.prefiltered, 0, "{tools:?}: {:?}", with.summary);
+        assert!(with.events.len() > 200, "{:?}", with.summary);
+        assert_eq!(
+            comparable(&with.events),
+            comparable(&ingest(&[tools], RELEVANT).events)
+        );
+    }
+    let paths = [
+        bent("escaped-name", &escaped_name),
+        bent("nested-name", &nested_name),
+    ];
+    let with = ingest(&paths, FAST);
+    let without = ingest(&paths, RELEVANT);
+    assert!(with.events.len() > 20, "{:?}", with.summary);
+    assert_eq!(comparable(&with.events), comparable(&without.events));
+}
