@@ -6,7 +6,7 @@
 use crate::normalize::{Normalized, aws, aws_record, azure, gcp};
 use crate::prefilter;
 use crate::report::{Diagnostic, Summary};
-use crate::split::{array_start, envelope_array, skip_ws, split_array};
+use crate::split::{Split, array_start, envelope_array, skip_ws, split_array};
 use base64::Engine;
 use serde_json::Value;
 use snaptrail_model::Event;
@@ -146,6 +146,15 @@ impl<'a> Decoder<'a> {
     /// copying lines.
     pub fn read_slice(&mut self, buf: &[u8]) {
         self.out.summary.bytes += buf.len() as u64;
+        // An envelope or array that is the whole input (an S3 object): split once, with no
+        // pass over its bytes to find where its first line ends (a hundredth of an S3 hunt).
+        if let Some((open, envelope)) = array_start(buf) {
+            let split = split_array(buf, open);
+            if split.complete && only_blanks_after(buf, split.end, envelope) {
+                self.split_document(buf, 1, split);
+                return;
+            }
+        }
         let mut pos = 0;
         let mut line_no = 0;
         let first = loop {
@@ -247,7 +256,11 @@ impl<'a> Decoder<'a> {
             self.record(buf, Origin::Line(first_line));
             return;
         };
-        let split = split_array(buf, open);
+        self.split_document(buf, first_line, split_array(buf, open));
+    }
+
+    /// The elements of an array `buf` holds, as `split`, starting on line `first_line`.
+    fn split_document(&mut self, buf: &[u8], first_line: usize, split: Split) {
         for (i, (range, newlines)) in split.elements.iter().zip(&split.newlines).enumerate() {
             let unfinished = split.unfinished(range);
             self.element(
@@ -535,6 +548,19 @@ fn unknown_kind(obj: &serde_json::Map<String, Value>) -> String {
     } else {
         "unknown".into()
     }
+}
+
+/// Whether nothing but blanks follows an array that closed at `end`, and, around an envelope's
+/// array, the envelope's closing `}`.
+fn only_blanks_after(buf: &[u8], end: usize, envelope: bool) -> bool {
+    let mut at = skip_ws(buf, end);
+    if envelope {
+        if buf.get(at) != Some(&b'}') {
+            return false;
+        }
+        at = skip_ws(buf, at + 1);
+    }
+    at == buf.len()
 }
 
 #[cfg(test)]

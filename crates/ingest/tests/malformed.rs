@@ -60,6 +60,33 @@ fn truncated_gzip_keeps_every_complete_record() {
     assert_eq!(out.summary.records, out.events.len() as u64 + 1);
 }
 
+/// A pretty-printed envelope that is the whole file is split once, without a pass to find its
+/// first line; the lines it reports are those of the general way (taken here because something
+/// follows the envelope).
+#[test]
+fn an_envelope_alone_in_its_file_reports_the_lines_the_general_way_does() {
+    let body = format!(
+        "\n\n{{\"Records\":[\n{},\n{{\"eventName\": tru}},\n{}\n]}}",
+        good(1),
+        good(2)
+    );
+    for tail in ["\n", " \n\n", "\nnot json\n"] {
+        let out = read_bytes("envelope.json", format!("{body}{tail}").into_bytes(), &OPTS);
+        assert_eq!(out.events.len(), 2, "{tail:?}");
+        assert_eq!(out.summary.bad_records, 1, "{tail:?}");
+        assert!(
+            out.diagnostics[0].location.contains("line 5, record 2"),
+            "{tail:?}: {:?}",
+            out.diagnostics
+        );
+        let origins: Vec<&str> = out.events.iter().map(|e| e.origin.as_str()).collect();
+        assert!(
+            origins[0].ends_with("line 4, record 1") && origins[1].ends_with("line 6, record 3"),
+            "{tail:?}: {origins:?}"
+        );
+    }
+}
+
 #[test]
 fn corrupt_record_inside_a_records_array_does_not_take_its_neighbours() {
     let body = format!(
