@@ -40,8 +40,9 @@ def timed(cmd, shell=False, stdout=subprocess.DEVNULL, ok=(0,)):
 
 
 def warm(files):
-    """Read files into the page cache. This VM hands idle page cache back to the host within
-    minutes, so every timed run is preceded by this: all engines are timed on cached input."""
+    """Read files into the page cache. This VM drops page cache untouched for a few seconds (a
+    DAMON pageout scheme; see the README), so every timed run is preceded by this: all engines
+    are timed on cached input."""
     for f in files:
         with open(f, "rb") as fh:
             while fh.read(8 << 20):

@@ -239,9 +239,9 @@ pub(crate) fn agent_is_tool(ua: &[u8]) -> bool {
 /// True when the record may matter and must be parsed.
 pub fn may_be_relevant(record: &[u8]) -> bool {
     // A plain CloudTrail record: its name decides, unless an attack tool sent it. CloudTrail
-    // writes `userAgent` after `eventName`, so the search for it starts there (and goes back to
-    // the start only when there is none after). An agent that is absent, or not written
-    // plainly, leaves the verdict to the needles, which include the tool names.
+    // writes `userAgent` shortly after `eventName` (see `agent_after_name`). An agent that is
+    // absent, not written plainly or not reached that way leaves the verdict to the needles,
+    // which include the tool names.
     let Key::Plain(name, after) = find_key(record, "eventName", 0) else {
         return needles_match(record);
     };
