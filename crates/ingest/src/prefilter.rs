@@ -81,21 +81,15 @@ fn finder(key: &'static str) -> &'static Finder<'static> {
     }
 }
 
-/// Where the first `"key"` at or after some offset is, and how its value is written.
-enum Key<'a> {
-    Absent,
-    /// Present, but not a plain string: escapes, another type, odd syntax.
-    NotPlain,
-    /// `"key": "value"` with no escapes in the value, and the offset just past the value.
-    Plain(&'a [u8], usize),
+/// Where the first `"key"` at or after `from` starts.
+fn key_at(record: &[u8], key: &'static str, from: usize) -> Option<usize> {
+    Some(from + finder(key).find(&record[from..])?)
 }
 
-fn find_key<'a>(record: &'a [u8], key: &'static str, from: usize) -> Key<'a> {
-    let Some(found) = finder(key).find(&record[from..]) else {
-        return Key::Absent;
-    };
-    let at = from + found + key.len() + 2;
-    plain_string_after(record, at).map_or(Key::NotPlain, |(v, end)| Key::Plain(v, end))
+/// The value of the `"key"` starting at `at` when it is a plain string (`"key": "value"`, no
+/// escapes in the value), and the offset just past the value.
+fn plain_value_at<'a>(record: &'a [u8], key: &'static str, at: usize) -> Option<(&'a [u8], usize)> {
+    plain_string_after(record, at + key.len() + 2)
 }
 
 /// `: "value"` starting at `at`, with the offset past the closing quote.
@@ -109,10 +103,7 @@ fn plain_string_after(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
 
 #[cfg(test)]
 fn plain_value<'a>(record: &'a [u8], key: &'static str) -> Option<&'a [u8]> {
-    match find_key(record, key, 0) {
-        Key::Plain(v, _) => Some(v),
-        _ => None,
-    }
+    plain_value_at(record, key, key_at(record, key, 0)?).map(|(v, _)| v)
 }
 
 /// Verdicts on names or agents, remembered per thread in a table where each key has two
@@ -242,7 +233,9 @@ pub fn may_be_relevant(record: &[u8]) -> bool {
     // writes `userAgent` shortly after `eventName` (see `agent_after_name`). An agent that is
     // absent, not written plainly or not reached that way leaves the verdict to the needles,
     // which include the tool names.
-    let Key::Plain(name, after) = find_key(record, "eventName", 0) else {
+    let name =
+        key_at(record, "eventName", 0).and_then(|at| plain_value_at(record, "eventName", at));
+    let Some((name, after)) = name else {
         return needles_match(record);
     };
     if name_matters(name) {
@@ -261,11 +254,11 @@ pub fn may_be_relevant(record: &[u8]) -> bool {
 /// choose) ahead of the record's own, as in a record a tool rewrote with its keys sorted: `None`
 /// then, and the needles decide.
 fn agent_after_name(record: &[u8], after: usize) -> Option<&[u8]> {
-    let key = after + finder("userAgent").find(&record[after..])?;
+    let key = key_at(record, "userAgent", after)?;
     if structural::brackets_or_backslash(record, after, key) {
         return None;
     }
-    plain_string_after(record, key + "\"userAgent\"".len()).map(|(agent, _)| agent)
+    plain_value_at(record, "userAgent", key).map(|(agent, _)| agent)
 }
 
 fn past_blanks(record: &[u8], mut at: usize) -> usize {
