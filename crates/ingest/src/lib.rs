@@ -124,21 +124,36 @@ pub fn spool(paths: &[PathBuf], opts: &Options, spool: spool::Spool) -> Spooled 
     // Trimmed as each input finishes, so memory stays bounded however many inputs are broken;
     // which messages are kept past the budget then depends on timing, the counts do not.
     let kept = AtomicUsize::new(0);
-    let outputs = map_largest_first(&inputs, |input| {
-        let mut out = read_input_into(input, opts, Some(&sink));
-        spool.add(std::mem::take(&mut out.events));
-        within_budget(&kept, &mut out);
-        (out.summary, out.diagnostics)
-    });
+    // Each thread adds up its own files' counts and keeps only the diagnostics: a slot per
+    // input (48k objects in an S3 export) is megabytes of fresh pages on one thread before
+    // any reading starts.
+    let per_thread = fold_largest_first(
+        &inputs,
+        || (Summary::default(), Vec::new()),
+        |(summary, diagnostics), i, input| {
+            let mut out = read_input_into(input, opts, Some(&sink));
+            spool.add(std::mem::take(&mut out.events));
+            within_budget(&kept, &mut out);
+            summary.add(&out.summary);
+            if !out.diagnostics.is_empty() {
+                diagnostics.push((i, out.diagnostics));
+            }
+        },
+    );
     let mut spooled = Spooled {
         spool,
         summary: batch.summary,
         diagnostics: batch.diagnostics,
     };
-    for (summary, diagnostics) in outputs {
+    let mut diagnostics = Vec::new();
+    for (summary, kept) in per_thread {
         spooled.summary.add(&summary);
-        spooled.diagnostics.extend(diagnostics);
+        diagnostics.extend(kept);
     }
+    diagnostics.sort_unstable_by_key(|(i, _)| *i);
+    spooled
+        .diagnostics
+        .extend(diagnostics.into_iter().flat_map(|(_, d)| d));
     spooled
 }
 
@@ -178,6 +193,21 @@ fn within_budget(kept: &AtomicUsize, out: &mut FileOutput) {
 /// taken, so the last to finish is a small one and no thread idles while another reads a big
 /// file; results come back in input order.
 fn map_largest_first<T: Send>(inputs: &[Input], f: impl Fn(&Input) -> T + Sync) -> Vec<T> {
+    let per_thread = fold_largest_first(inputs, Vec::new, |done, i, input| {
+        done.push((i, f(input)));
+    });
+    let mut done: Vec<(usize, T)> = per_thread.into_iter().flatten().collect();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Every input folded into an accumulator per thread of the current rayon pool, largest input
+/// first (see [`map_largest_first`]); `f` is also given the input's position.
+fn fold_largest_first<A: Send>(
+    inputs: &[Input],
+    init: impl Fn() -> A + Sync,
+    f: impl Fn(&mut A, usize, &Input) + Sync,
+) -> Vec<A> {
     let size = |input: &Input| match input {
         Input::File { listed_bytes, .. } => *listed_bytes,
         Input::Stdin => 0,
@@ -185,26 +215,62 @@ fn map_largest_first<T: Send>(inputs: &[Input], f: impl Fn(&Input) -> T + Sync) 
     let mut order: Vec<(u64, usize)> = inputs.iter().map(size).zip(0..).collect();
     order.sort_by_key(|&(bytes, i)| (std::cmp::Reverse(bytes), i));
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<T>>> = inputs.iter().map(|_| Mutex::new(None)).collect();
+    let folded = Mutex::new(Vec::new());
     rayon::broadcast(|_| {
+        let mut acc = init();
         while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let out = f(&inputs[i]);
-            *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+            f(&mut acc, i, &inputs[i]);
         }
+        folded.lock().unwrap_or_else(|p| p.into_inner()).push(acc);
     });
-    results
-        .into_iter()
-        .map(|r| {
-            r.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .expect("every input is taken by one thread")
-        })
-        .collect()
+    folded.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spool_reports_counts_and_diagnostics_in_input_order_though_read_largest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        // Later names are larger, so they are read first.
+        for (i, name) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            // A first line that parses makes the file JSON lines, each broken line reported.
+            let broken = "{\"eventName\": broken\n".repeat(i + 1);
+            let text = format!("{{\"eventName\": \"x\"}}\n{broken}");
+            std::fs::write(dir.path().join(format!("{name}.jsonl")), text).unwrap();
+        }
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let runs = tempfile::tempdir().unwrap();
+        // Without the prefilter, which would skip these records unparsed.
+        let opts = Options {
+            prefilter: false,
+            only_relevant: true,
+        };
+        let spooled = two.install(|| {
+            let runs = spool::Spool::new(runs.path().join("spool"), 100);
+            spool(&[dir.path().to_path_buf()], &opts, runs)
+        });
+        let batch = ingest(&[dir.path().to_path_buf()], &opts);
+        assert_eq!(spooled.summary.files, 5);
+        assert_eq!(spooled.summary.bad_records, 15);
+        assert_eq!(spooled.summary, batch.summary);
+        let files: Vec<String> = spooled
+            .diagnostics
+            .iter()
+            .map(|d| d.file.rsplit('/').next().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| std::iter::repeat_n(format!("{n}.jsonl"), i + 1))
+            .collect();
+        assert_eq!(files, expected);
+        assert_eq!(spooled.diagnostics, batch.diagnostics);
+    }
 
     #[test]
     fn largest_inputs_are_read_first_and_results_keep_input_order() {
