@@ -12,6 +12,7 @@
 //! simulated data that hunting with and without the prefilter gives identical results.
 
 use crate::normalize::{ATTACK_TOOLS, attack_tools, aws};
+use crate::split::skip_ws;
 use crate::structural;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem::Finder;
@@ -94,11 +95,11 @@ fn plain_value_at<'a>(record: &'a [u8], key: &'static str, at: usize) -> Option<
 
 /// `: "value"` starting at `at`, with the offset past the closing quote.
 fn plain_string_after(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
-    let colon = past_blanks(record, at);
+    let colon = skip_ws(record, at);
     if *record.get(colon)? != b':' {
         return None;
     }
-    plain_string_at(record, past_blanks(record, colon + 1))
+    plain_string_at(record, skip_ws(record, colon + 1))
 }
 
 #[cfg(test)]
@@ -261,13 +262,6 @@ fn agent_after_name(record: &[u8], after: usize) -> Option<&[u8]> {
     plain_value_at(record, "userAgent", key).map(|(agent, _)| agent)
 }
 
-fn past_blanks(record: &[u8], mut at: usize) -> usize {
-    while record.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
-        at += 1;
-    }
-    at
-}
-
 /// The string starting with the quote at `at`, if it has no escapes, and the offset past it.
 fn plain_string_at(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
     if *record.get(at)? != b'"' {
@@ -282,8 +276,8 @@ fn plain_string_at(record: &[u8], at: usize) -> Option<(&[u8], usize)> {
 /// that no byte search sees it (`Create\u0053napshot`, `disks\/write`): a record with one is
 /// parsed rather than trusted to the search.
 fn needles_match(record: &[u8]) -> bool {
-    memchr::memmem::find(record, b"\\u").is_some()
-        || memchr::memmem::find(record, b"\\/").is_some()
+    // One pass over the (rare) backslashes, not a search for each escape.
+    memchr::memchr_iter(b'\\', record).any(|i| matches!(record.get(i + 1), Some(b'u' | b'/')))
         || automaton().is_match(record)
 }
 
