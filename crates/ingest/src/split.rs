@@ -91,24 +91,35 @@ pub fn split_array(buf: &[u8], open: usize) -> Split {
 /// or after a top-level comma), outside any string. A stream too large to hold splits a
 /// buffer, keeps the unfinished element from `resume` on, and splits again from there.
 pub fn split_elements(buf: &[u8], start: usize) -> Split {
-    #[cfg(target_arch = "x86_64")]
-    if crate::structural::simd_available() {
-        // SAFETY: the CPU has every feature `split_elements_simd` is compiled for.
-        return unsafe { split_elements_simd(buf, start) };
+    use crate::structural::Level;
+    match Level::detect() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has every feature the function is compiled for (`Level::detect`).
+        Level::Avx512 => unsafe { split_elements_avx512(buf, start) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Level::Avx2 => unsafe { split_elements_avx2(buf, start) },
+        level => split_elements_with(buf, start, level),
     }
-    split_elements_with(buf, start)
 }
 
 /// The splitter compiled with the vector features, so the block scanner inlines into it and
 /// bit counts are single instructions.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1")]
-unsafe fn split_elements_simd(buf: &[u8], start: usize) -> Split {
-    split_elements_with(buf, start)
+unsafe fn split_elements_avx2(buf: &[u8], start: usize) -> Split {
+    split_elements_with(buf, start, crate::structural::Level::Avx2)
+}
+
+/// As [`split_elements_avx2`], classifying with AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,avx2,pclmulqdq,popcnt,bmi1")]
+unsafe fn split_elements_avx512(buf: &[u8], start: usize) -> Split {
+    split_elements_with(buf, start, crate::structural::Level::Avx512)
 }
 
 #[inline(always)]
-fn split_elements_with(buf: &[u8], start: usize) -> Split {
+fn split_elements_with(buf: &[u8], start: usize, level: crate::structural::Level) -> Split {
     let mut elements = Vec::new();
     let mut newlines = Vec::new();
     let mut push = |elements: &mut Vec<Range<usize>>, from: usize, from_nl: usize, to: usize| {
@@ -124,15 +135,18 @@ fn split_elements_with(buf: &[u8], start: usize) -> Split {
     let mut from = start;
     let mut from_nl = memchr::memchr_iter(b'\n', &buf[..from]).count();
     let mut block_nl = from_nl;
-    for (at, s) in crate::structural::Blocks::new(buf, start) {
+    let mut blocks = crate::structural::Blocks::at_level(buf, start, level);
+    loop {
         // Inside a record, a block with fewer closing brackets than the depth cannot end it:
-        // count instead of visiting each bracket (most blocks, most of the time).
-        let closes = s.close.count_ones() as usize;
-        if depth > closes {
-            depth = depth + s.open.count_ones() as usize - closes;
-            block_nl += s.newline.count_ones() as usize;
-            continue;
-        }
+        // those are counted, not visited bracket by bracket (most blocks, most of the time).
+        let next = if depth > 0 {
+            blocks.next_closing(&mut depth, &mut block_nl)
+        } else {
+            blocks.next()
+        };
+        let Some((at, s)) = next else {
+            break;
+        };
         let mut brackets = s.open | s.close;
         // Bits below `lo` in this block are handled.
         let mut lo = 0u32;
@@ -222,6 +236,52 @@ mod tests {
         assert!(ok);
         let (e, _) = texts("{\n  \"records\": []\n}");
         assert!(e.is_empty());
+    }
+
+    #[test]
+    fn every_level_splits_long_records_alike() {
+        use crate::structural::Level;
+        // Records spanning several blocks, with brackets, commas, quotes and backslashes in
+        // strings at every offset around a block edge.
+        let records: Vec<serde_json::Value> = (0..130)
+            .map(|pad| {
+                let text = format!("{}\\\"]}},{{\\", "x".repeat(pad));
+                serde_json::json!({"a": text, "b": [1, {"c": [pad, "]"]}], "d": "\\"})
+            })
+            .collect();
+        let expected: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+        let envelope = serde_json::json!({ "Records": records });
+        for buf in [
+            serde_json::to_vec(&envelope).unwrap(),
+            serde_json::to_vec_pretty(&envelope).unwrap(),
+        ] {
+            let open = envelope_array(&buf, 0).unwrap();
+            let portable = split_elements_with(&buf, open + 1, Level::Portable);
+            assert!(portable.complete);
+            let texts: Vec<serde_json::Value> = portable
+                .elements
+                .iter()
+                .map(|r| serde_json::from_slice(&buf[r.clone()]).unwrap())
+                .collect();
+            assert_eq!(texts, records);
+            let lines = |at: usize| buf[..at].iter().filter(|&&b| b == b'\n').count();
+            let starts: Vec<usize> = portable.elements.iter().map(|r| lines(r.start)).collect();
+            assert_eq!(portable.newlines, starts);
+            for level in Level::available() {
+                let split = split_elements_with(&buf, open + 1, level);
+                assert_eq!(split.elements, portable.elements, "{level:?}");
+                assert_eq!(split.newlines, portable.newlines, "{level:?}");
+                assert_eq!(split.end, portable.end, "{level:?}");
+            }
+        }
+        let compact = serde_json::to_vec(&envelope).unwrap();
+        let open = envelope_array(&compact, 0).unwrap();
+        let split = split_elements_with(&compact, open + 1, Level::detect());
+        let texts: Vec<&[u8]> = split.elements.iter().map(|r| &compact[r.clone()]).collect();
+        assert_eq!(
+            texts,
+            expected.iter().map(|e| e.as_bytes()).collect::<Vec<_>>()
+        );
     }
 
     #[test]
