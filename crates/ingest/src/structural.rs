@@ -1,8 +1,8 @@
 //! Where a JSON text's brackets and commas are, outside strings, 64 bytes at a time (the first
 //! stage of simdjson, without its parser). Each block is classified into bitmasks with AVX-512BW
 //! or AVX2, the best the CPU has (a portable loop otherwise); escapes and string state are then
-//! pure bit arithmetic carried from block to block. Splitting a CloudTrail envelope into records visits
-//! only the few structural bytes instead of every byte and every string.
+//! pure bit arithmetic carried from block to block. Splitting a CloudTrail envelope into
+//! records visits only the few structural bytes instead of every byte and every string.
 
 /// Bitmasks of one 64-byte block: bit `i` is byte `i`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -476,7 +476,7 @@ impl Blocks<'_> {
             Level::Avx2 => return unsafe { self.next_closing_avx2(depth, newlines) },
             Level::Portable => {}
         }
-        self.next_closing_with(depth, newlines)
+        self.next_closing_by(depth, newlines, |s, block| s.next(block))
     }
 
     /// A loop of its own, not inlined into the splitter: there, the splitter's other state
@@ -507,7 +507,7 @@ impl Blocks<'_> {
         self.next_closing_by(depth, newlines, |s, block| unsafe { s.next_avx2(block) })
     }
 
-    /// Whole blocks classified by `step`, then the padded last one the general way.
+    /// Whole blocks classified by `step`, then the padded last one, if any, the general way.
     #[inline(always)]
     fn next_closing_by(
         &mut self,
@@ -521,41 +521,33 @@ impl Blocks<'_> {
         let mut found = None;
         while let Some(block) = buf.get(at..).and_then(|rest| rest.first_chunk::<64>()) {
             let s = step(&mut scanner, block);
-            let closes = s.close.count_ones() as usize;
-            if d <= closes {
+            if could_end_in(&s, &mut d, &mut nl) {
                 found = Some((at, s));
                 at += 64;
                 break;
             }
             at += 64;
-            d = d + s.open.count_ones() as usize - closes;
-            nl += s.newline.count_ones() as usize;
         }
         (self.at, self.scanner, *depth, *newlines) = (at, scanner, d, nl);
-        found.or_else(|| self.next_closing_with(depth, newlines))
+        found.or_else(|| {
+            let (at, s) = self.next()?;
+            could_end_in(&s, depth, newlines).then_some((at, s))
+        })
     }
+}
 
-    #[inline(always)]
-    fn next_closing_with(
-        &mut self,
-        depth: &mut usize,
-        newlines: &mut usize,
-    ) -> Option<(usize, Structural)> {
-        let (mut d, mut nl) = (*depth, *newlines);
-        let found = loop {
-            let Some((at, s)) = self.next() else {
-                break None;
-            };
-            let closes = s.close.count_ones() as usize;
-            if d <= closes {
-                break Some((at, s));
-            }
-            d = d + s.open.count_ones() as usize - closes;
-            nl += s.newline.count_ones() as usize;
-        };
-        (*depth, *newlines) = (d, nl);
-        found
+/// Whether an element `depth` deep could end in the block `s`: it holds at least as many
+/// closing brackets as the depth. If not, the block is passed over, and `depth` and `newlines`
+/// take in its brackets and newlines.
+#[inline(always)]
+fn could_end_in(s: &Structural, depth: &mut usize, newlines: &mut usize) -> bool {
+    let closes = s.close.count_ones() as usize;
+    if *depth <= closes {
+        return true;
     }
+    *depth = *depth + s.open.count_ones() as usize - closes;
+    *newlines += s.newline.count_ones() as usize;
+    false
 }
 
 impl Iterator for Blocks<'_> {
