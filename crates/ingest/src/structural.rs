@@ -328,23 +328,19 @@ pub struct Scanner {
     escape_carry: bool,
     /// All ones when this block ended inside a string.
     in_string: u64,
-    /// [`Level::detect`], asked once.
+    /// How blocks are classified: at most [`Level::detect`], asked once.
     level: Level,
 }
 
-impl Default for Scanner {
-    fn default() -> Self {
-        Scanner::at(Level::detect())
-    }
-}
-
 impl Scanner {
-    /// A scanner classifying the way `level` says; the CPU must have it.
+    /// A scanner classifying the way `level` says, or the best way the CPU has if that is
+    /// less: the vector steps are only sound on a CPU with their features, and a caller could
+    /// name any level.
     fn at(level: Level) -> Scanner {
         Scanner {
             escape_carry: false,
             in_string: 0,
-            level,
+            level: level.min(Level::detect()),
         }
     }
 
@@ -353,7 +349,7 @@ impl Scanner {
     pub fn next(&mut self, block: &[u8; 64]) -> Structural {
         match self.level {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the level is the CPU's, from `Level::detect`.
+            // SAFETY: the level is at most the CPU's (`Scanner::at` clamps it).
             Level::Avx512 => unsafe { self.next_avx512(block) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
@@ -444,11 +440,7 @@ pub struct Blocks<'a> {
 }
 
 impl<'a> Blocks<'a> {
-    pub fn new(buf: &'a [u8], from: usize) -> Blocks<'a> {
-        Blocks::at_level(buf, from, Level::detect())
-    }
-
-    /// Classifying the way `level` says; the CPU must have it.
+    /// Classifying the way `level` says, or the CPU's best way if that is less.
     pub fn at_level(buf: &'a [u8], from: usize, level: Level) -> Blocks<'a> {
         Blocks {
             buf,
@@ -470,7 +462,7 @@ impl Blocks<'_> {
     ) -> Option<(usize, Structural)> {
         #[cfg(target_arch = "x86_64")]
         match self.scanner.level {
-            // SAFETY: the level is the CPU's, from `Level::detect`.
+            // SAFETY: the level is at most the CPU's (`Scanner::at` clamps it).
             Level::Avx512 => return unsafe { self.next_closing_avx512(depth, newlines) },
             // SAFETY: as above.
             Level::Avx2 => return unsafe { self.next_closing_avx2(depth, newlines) },
@@ -594,7 +586,7 @@ mod tests {
 
     /// Structural offsets from the block scanner, with the CPU's best way.
     fn scanned(buf: &[u8]) -> Vec<usize> {
-        offsets(Blocks::new(buf, 0))
+        offsets(Blocks::at_level(buf, 0, Level::detect()))
     }
 
     fn offsets(blocks: Blocks) -> Vec<usize> {
