@@ -5,7 +5,7 @@
 //! - `floor gunzip PATH...`: decompress every file, with the gzip library and reused buffers
 //!   `snaptrail hunt` uses for small files (the S3 layout).
 //! - `floor lines PATH...`: read every file the way `snaptrail hunt` streams JSON lines (its
-//!   512 KB reads) and count the newlines.
+//!   reads of `decode::CHUNK`) and count the newlines.
 //!
 //! Both take `--threads N`.
 
