@@ -125,3 +125,46 @@ fn input_order_does_not_matter() {
     assert_eq!(forward.len(), 200);
     assert_eq!(without_origins(backward), without_origins(forward));
 }
+
+/// With two threads or more the merge and collapse run on a thread of their own and hand the
+/// detectors batches of events; one thread runs them in line. Several batches' worth, with and
+/// without a state store (which records every event on the detectors' side), must come out the same.
+#[test]
+fn one_thread_and_the_two_thread_pipeline_give_the_same_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("principals.jsonl");
+    many_principals(&input, 400, 6);
+    let cfg = root().join(data("snaptrail.toml"));
+    let inputs = [input, data("seed"), data("aws"), data("gcp"), data("azure")];
+    let run = |threads: &str, state: Option<&Path>| {
+        let mut args: Vec<PathBuf> = vec!["--threads".into(), threads.into()];
+        match state {
+            Some(dir) => args.extend(["--state".into(), dir.to_path_buf()]),
+            None => args.push("--no-state".into()),
+        }
+        args.extend(["--config".into(), cfg.clone()]);
+        args.extend(inputs.iter().cloned());
+        hunt_args(args)
+    };
+    let (one, _) = run("1", None);
+    let (two, _) = run("2", None);
+    assert!(
+        one.len() > 400,
+        "every principal's creations raise an alert: {}",
+        one.len()
+    );
+    assert_eq!(two, one);
+    let learned = |stderr: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.split_once("snaptrail.db: "))
+            .map(|(_, counts)| counts.to_owned())
+    };
+    let (state_one, state_two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (one, one_err) = run("1", Some(state_one.path()));
+    let (two, two_err) = run("2", Some(state_two.path()));
+    assert!(learned(&one_err).is_some(), "{one_err}");
+    assert!(!one.is_empty());
+    assert_eq!(two, one);
+    assert_eq!(learned(&two_err), learned(&one_err));
+}
