@@ -263,7 +263,8 @@ fn pipelined(mut sorted: Sorted, pass: &mut impl FnMut(EventRef)) -> (u64, u64, 
                     Err(_) => Vec::with_capacity(PIPELINE_BATCH),
                 };
                 std::mem::swap(batch, &mut next);
-                // The consumer only stops early by panicking, which the join reports.
+                // The receiver is gone only if the consumer panicked; the scope passes that
+                // panic on once this thread has run out.
                 let _ = full_tx.send(next);
             };
             let (merged, forced) = collapse(&mut sorted, |ev| {

@@ -15,10 +15,10 @@ mod stream;
 pub use stream::WHOLE_DOCUMENT;
 
 /// Bytes read from a stream at a time: few read calls, yet small enough that the kernel's copy
-/// into the buffer is still in the shared cache when the line scanner and prefilter read it. On the 10 GB bench
-/// (2026-12-07), two threads, alternated runs: 2 MB 1.25 s, 1 MB 1.27 s, 512 KB 1.33 s,
-/// 256 KB and 128 KB 1.47 s, 4 MB no better than 2 MB; one thread 2.25 s, 2.30 s and 2.44 s.
-/// 8 MB reads were 10-15% slower on one thread (an earlier session).
+/// into the buffer is still in the shared cache when the line scanner and prefilter read it.
+/// On the 10 GB bench (2026-12-07), two threads, alternated runs: 2 MB 1.25 s, 1 MB 1.27 s,
+/// 512 KB 1.33 s, 256 KB and 128 KB 1.47 s, 4 MB no better than 2 MB; one thread 2.25 s,
+/// 2.30 s and 2.44 s. 8 MB reads were 10-15% slower on one thread (an earlier session).
 pub const CHUNK: usize = 2048 << 10;
 
 #[derive(Debug, Clone, Copy)]
