@@ -308,16 +308,14 @@ fn encode_sorted(events: &[Event], by: &[usize], out: &mut Vec<u8>) {
         }
         if let Some(&near) = by.get(k + PREFETCH_AHEAD / 2) {
             let ev = &events[near];
-            // Both ends of the strings that are hashed (the hash reads the last bytes first).
+            prefetch_strings(ev);
+            // The other end of the strings that are hashed (the hash reads the last bytes first).
             for s in [&ev.principal, &ev.origin]
                 .into_iter()
                 .chain(&ev.user_agent)
             {
-                prefetch(s.as_ptr());
                 prefetch(s.as_ptr().wrapping_add(s.len().saturating_sub(1)));
             }
-            prefetch(ev.event_id.as_ptr());
-            prefetch(ev.resources.as_ptr().cast());
         }
         encoder.encode(&events[i], out);
     }
@@ -329,18 +327,23 @@ fn drop_prefetched(events: &mut Vec<Event>) {
     let mut drain = events.drain(..);
     loop {
         if let Some(ev) = drain.as_slice().get(PREFETCH_AHEAD / 2) {
-            for s in [&ev.principal, &ev.origin, &ev.event_id]
-                .into_iter()
-                .chain(&ev.user_agent)
-            {
-                prefetch(s.as_ptr());
-            }
-            prefetch(ev.resources.as_ptr().cast());
+            prefetch_strings(ev);
         }
         if drain.next().is_none() {
             break;
         }
     }
+}
+
+/// Ask for the first cache line of each of `ev`'s long strings and of its resource list.
+fn prefetch_strings(ev: &Event) {
+    for s in [&ev.principal, &ev.origin, &ev.event_id]
+        .into_iter()
+        .chain(&ev.user_agent)
+    {
+        prefetch(s.as_ptr());
+    }
+    prefetch(ev.resources.as_ptr().cast());
 }
 
 /// Ask for the cache line holding `at`. Only a hint: it reads nothing and cannot fault.
@@ -595,13 +598,11 @@ mod tests {
             encoder.encode(&events[i], &mut expected);
         }
         assert_eq!(bytes, expected);
-        let mut decoder = crate::codec::Decoder::default();
-        let mut rest = &bytes[..];
+        // Read back the way the merge reads a run held in memory.
+        let mut run = open_run(Run::Memory(bytes)).unwrap();
         let mut times = Vec::new();
-        while let Some((len, tail)) = rest.split_first_chunk::<4>() {
-            let n = u32::from_le_bytes(*len) as usize;
-            times.push(decoder.decode(&tail[..n]).unwrap().time.as_second());
-            rest = &tail[n..];
+        while let Some(ev) = run.next().unwrap() {
+            times.push(ev.time.as_second());
         }
         assert_eq!(times, (0..100).collect::<Vec<_>>());
         drop_prefetched(&mut events);
