@@ -28,15 +28,19 @@ SNAPSHOT_OPS = ["CreateSnapshot", "CreateSnapshots", "CopySnapshot", "CreateImag
 
 
 def timed(cmd, shell=False, stdout=subprocess.DEVNULL, ok=(0,)):
-    """Run once under /usr/bin/time; return (seconds, peak RSS in MB, stdout text or None)."""
-    full = ["/usr/bin/time", "-f", "%e %M"] + (["sh", "-c", cmd] if shell else cmd)
+    """Run once under /usr/bin/time; return (seconds, peak RSS in MB, stdout text or None, MB
+    read from disk, user + system CPU seconds). What was read from disk tells a run that found
+    its input cached from one that lost part of it to the VM's pageout (see `warm`)."""
+    full = ["/usr/bin/time", "-f", "%e %M %I %U %S"] + (["sh", "-c", cmd] if shell else cmd)
     t0 = time.perf_counter()
     p = subprocess.run(full, stdout=stdout, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
     if p.returncode not in ok:
         sys.exit(f"failed ({p.returncode}): {cmd}\n{p.stderr[-2000:]}")
     last = p.stderr.strip().splitlines()[-1].split()
-    return wall, int(last[1]) / 1024, p.stdout if stdout == subprocess.PIPE else None
+    # %I counts 512-byte blocks read by the file system.
+    disk_mb = int(last[2]) * 512 / 1e6
+    return wall, int(last[1]) / 1024, p.stdout if stdout == subprocess.PIPE else None, disk_mb, float(last[3]) + float(last[4])
 
 
 def warm(files):
@@ -64,6 +68,9 @@ def summary(name, runs):
     secs = statistics.median(r[0] for r in runs)
     rss = max(r[1] for r in runs)
     print(f"  {name:<40} median {secs:7.2f} s   peak RSS {rss:7.0f} MB   ({', '.join(f'{r[0]:.2f}' for r in runs)})", flush=True)
+    print(f"  {'':<40} CPU s (user + system) {', '.join(f'{r[4]:.2f}' for r in runs)}", flush=True)
+    if any(r[3] >= 1 for r in runs):
+        print(f"  {'':<40} read from disk, MB: {', '.join(f'{r[3]:.0f}' for r in runs)} (input not all cached)", flush=True)
     return {"name": name, "secs": secs, "rss_mb": rss}
 
 
