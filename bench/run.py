@@ -45,7 +45,7 @@ def timed(cmd, shell=False, stdout=subprocess.DEVNULL, ok=(0,)):
 
 def warm(files):
     """Read files into the page cache. This VM drops page cache untouched for a few seconds (a
-    DAMON pageout scheme; see the README), so every timed run is preceded by this: all engines
+    DAMON pageout scheme; see docs/performance.md), so every timed run is preceded by this: all engines
     are timed on cached input. One pass is not enough when it reads from disk: the 48k S3
     objects took 5.7 s to read, the first of them were dropped again meanwhile, and the hunt
     after it took 4.15 s against 3.52-3.57 s after a pass that found everything cached. So
