@@ -1,6 +1,7 @@
 //! `snaptrail`: the command line. Thin by design: parsing arguments, wiring ingest → detect →
 //! output, and exit codes (0 nothing found, 1 alerts, 2 could not run).
 
+mod alloc;
 mod args;
 mod events_cmd;
 mod hunt_cmd;
@@ -11,9 +12,10 @@ use clap::Parser;
 use std::process::ExitCode;
 
 // The events that pass the prefilter are parsed into JSON trees and normalized: many small
-// allocations, which glibc's malloc spends a fifth of the run on.
+// allocations, which glibc's malloc spends a fifth of the run on. mimalloc, called as
+// `alloc.rs` says.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 /// mimalloc's `mi_option_purge_delay` (the same index in its v2 and v3 headers).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
