@@ -94,7 +94,10 @@ def bench_pair(name_a, cmd_a, name_b, cmd_b, reps, inputs=(), ok=(0,)):
     a, b = summary(name_a, runs_a), summary(name_b, runs_b)
     ratios = sorted(rb[0] / ra[0] for ra, rb in zip(runs_a, runs_b))
     # Printed as the slower engine's time over the faster one's, so the ratio reads above 1x.
-    (slow, fast), shown = ((name_b, name_a), ratios) if a["secs"] <= b["secs"] else ((name_a, name_b), sorted(1 / r for r in ratios))
+    if a["secs"] <= b["secs"]:
+        slow, fast, shown = name_b, name_a, ratios
+    else:
+        slow, fast, shown = name_a, name_b, sorted(1 / r for r in ratios)
     print(f"  {slow} / {fast}, pair by pair: {', '.join(f'{r:.2f}x' for r in shown)}; median {statistics.median(shown):.2f}x", flush=True)
     return a, b, ratios
 
